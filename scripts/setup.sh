@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pagellm needs (idempotent) and builds it into ./build.
+# Usage: scripts/setup.sh [--no-build]   Environment: BUILD_DIR (default build), PAGELLM_CUDA.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libboost-dev
+  libcurl4-openssl-dev libpcre2-dev libutf8proc-dev libsentencepiece-dev
+  libopenblas-dev libopenmpi-dev openmpi-bin zlib1g-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-dev pybind11-dev python3-pytest python3-jinja2 python3-numpy python3-setuptools
+  curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+[ "${1:-}" = "--no-build" ] && exit 0
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
+  -DPAGELLM_CUDA=${PAGELLM_CUDA:-AUTO} ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}"
+echo "setup: built $BUILD_DIR/pagellm"

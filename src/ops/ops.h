@@ -1,0 +1,68 @@
+// THE op interface. Free functions on Tensor views; every op validates shapes/dtypes/devices and
+// returns a Status. ops/<family>.cc holds the only device switch (cpu::X or cuda::X).
+// Conventions: activations are row-major [num_tokens, ...]; weights are HF layout [out, in];
+// float ops accept f32, f16, bf16 and accumulate in f32.
+#pragma once
+
+#include "base/status.h"
+#include "ops/attention_metadata.h"
+#include "ops/exec_ctx.h"
+#include "tensor/tensor.h"
+
+namespace pagellm::ops {
+
+// ---- linear -----------------------------------------------------------------
+// y[T, out] = x[T, in] @ w[out, in]^T (+ bias[out]). x and y contiguous; y may not alias x.
+Status Linear(const ExecCtx& ctx, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y);
+
+// ---- embedding --------------------------------------------------------------
+// out[T, H] = table[ids[t], :]; ids int32 in [0, V). Out-of-range ids are an InvalidArgument.
+Status Embedding(const ExecCtx& ctx, const Tensor& ids, const Tensor& table, Tensor& out);
+
+// ---- norms ------------------------------------------------------------------
+// out = x / rms(x) * (weight + weight_offset). weight_offset = 1 for Gemma-style norms.
+Status RmsNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, float eps,
+               float weight_offset, Tensor& out);
+// Fused: residual += x; out = RmsNorm(residual). Residual updated in place.
+Status AddRmsNorm(const ExecCtx& ctx, const Tensor& x, Tensor& residual, const Tensor& weight,
+                  float eps, float weight_offset, Tensor& out);
+// out = (x - mean) / sqrt(var + eps) * weight + bias (bias may be null).
+Status LayerNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, const Tensor* bias,
+                 float eps, Tensor& out);
+
+// ---- rotary -----------------------------------------------------------------
+enum class RopeStyle { kNeox, kGptj };  // NeoX: rotate halves; GPT-J: rotate interleaved pairs
+// cos_sin: [max_positions, rot_dim] f32, first rot_dim/2 columns cos, last rot_dim/2 sin
+// (scaling already folded in). Rotates the first rot_dim dims of every head of q [T, Hq, D]
+// and k [T, Hk, D] in place at positions[t].
+Status ApplyRotary(const ExecCtx& ctx, const Tensor& positions, const Tensor& cos_sin, int rot_dim,
+                   RopeStyle style, Tensor& q, Tensor& k);
+
+// ---- attention over the paged KV cache ----------------------------------------
+// Writes k/v [T, Hk, D] into the caches at meta.slot_mapping.
+Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
+                    const AttentionMetadata& meta, Tensor& k_cache, Tensor& v_cache);
+// out[T, Hq, D] = softmax(q k^T * scale + mask) v, each query token attending causally to its
+// sequence's cached context (call WriteKVCache first). Hq must be a multiple of Hk (GQA/MQA).
+Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache,
+                      const Tensor& v_cache, const AttentionMetadata& meta,
+                      const AttentionParams& params, Tensor& out);
+
+// ---- activations / elementwise -------------------------------------------------
+enum class Activation { kSilu, kGeluTanh, kGeluExact, kRelu, kGeluQuick };
+// out[T, I] = act(x[T, :I]) * x[T, I:]  (x is [T, 2I], gate first then up).
+Status GatedActivation(const ExecCtx& ctx, Activation act, const Tensor& x, Tensor& out);
+// out = act(x), same shape (may alias).
+Status Activate(const ExecCtx& ctx, Activation act, const Tensor& x, Tensor& out);
+// out = a + b (same shape; may alias a or b).
+Status Add(const ExecCtx& ctx, const Tensor& a, const Tensor& b, Tensor& out);
+// out = x * s (may alias).
+Status Scale(const ExecCtx& ctx, const Tensor& x, float s, Tensor& out);
+// dst = src with dtype conversion; same shape; devices may differ (host<->device copies).
+Status Copy(const ExecCtx& ctx, const Tensor& src, Tensor& dst);
+// Gathers rows: out[i, :] = x[rows[i], :]  (rows int32, e.g. last token of each sequence).
+Status GatherRows(const ExecCtx& ctx, const Tensor& x, const Tensor& rows, Tensor& out);
+// out = cap * tanh(x / cap) in place (final-logit soft-capping).
+Status SoftCap(const ExecCtx& ctx, Tensor& x, float cap);
+
+}  // namespace pagellm::ops

@@ -1,0 +1,12 @@
+// The one list of subcommands. Add a line here when a subcommand file lands.
+#include "tools/pagellm/commands.h"
+
+namespace pagellm::cli {
+
+std::vector<Command> RegisterAll(CLI::App& app) {
+  std::vector<Command> out;
+  (void)app;
+  return out;
+}
+
+}  // namespace pagellm::cli
