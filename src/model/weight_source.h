@@ -1,0 +1,45 @@
+// WeightSource: where a model's tensors come from (a safetensors/.bin checkpoint, or random
+// "dummy" weights). The model layer asks by HF name and gets a host Tensor view.
+// Thread-safety: Get may be called from several threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tensor/tensor.h"
+
+namespace pagellm {
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  Shape shape;
+};
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual bool Has(const std::string& name) const = 0;
+  virtual StatusOr<TensorInfo> Info(const std::string& name) const = 0;
+  // A host view of the tensor as stored (zero-copy into the mmapped file where possible; the
+  // view stays valid while the WeightSource lives). Missing tensors are NotFound naming the file.
+  virtual StatusOr<Tensor> Get(const std::string& name) const = 0;
+  virtual std::vector<std::string> Names() const = 0;
+};
+
+// Checkpoint format selection, as vLLM's --load-format.
+enum class LoadFormat { kAuto, kSafetensors, kPt, kDummy };
+StatusOr<LoadFormat> ParseLoadFormat(const std::string& s);
+
+// Opens the checkpoint in `model_dir`: model.safetensors, sharded model-*.safetensors through
+// model.safetensors.index.json, or pytorch_model*.bin when no safetensors exist (kAuto).
+// kDummy is not handled here: see MakeDummyWeightSource.
+StatusOr<std::unique_ptr<WeightSource>> OpenCheckpoint(const std::string& model_dir,
+                                                       LoadFormat format);
+
+// Random weights of the given shapes (deterministic for a seed), for benchmarks.
+std::unique_ptr<WeightSource> MakeDummyWeightSource(std::vector<TensorInfo> tensors, uint64_t seed);
+
+}  // namespace pagellm
