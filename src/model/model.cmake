@@ -22,9 +22,15 @@ pagellm_library(pagellm_model
 
 # Tests need the CPU ops and the config/checkpoint readers to link.
 if(TARGET pagellm_ops AND TARGET pagellm_model_io)
+  pagellm_library(pagellm_model_testing
+    SRCS
+      ${_model_dir}/testing/memory_weight_source.cc
+      ${_model_dir}/testing/paged_harness.cc
+      ${_model_dir}/testing/reference_decoder.cc
+    DEPS pagellm_model)
   pagellm_test(model_forward_batch_test SRCS ${_model_dir}/forward_batch_test.cc DEPS pagellm_model)
   pagellm_test(model_registry_test SRCS ${_model_dir}/registry_test.cc DEPS pagellm_model)
-  pagellm_test(model_decoder_test
-    SRCS ${_model_dir}/decoder_test.cc ${_model_dir}/testing/reference_decoder.cc
-    DEPS pagellm_model)
+  pagellm_test(model_decoder_weights_test SRCS ${_model_dir}/decoder_weights_test.cc
+    DEPS pagellm_model_testing)
+  pagellm_test(model_decoder_test SRCS ${_model_dir}/decoder_test.cc DEPS pagellm_model_testing)
 endif()
