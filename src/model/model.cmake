@@ -33,4 +33,5 @@ if(TARGET pagellm_ops AND TARGET pagellm_model_io)
   pagellm_test(model_decoder_weights_test SRCS ${_model_dir}/decoder_weights_test.cc
     DEPS pagellm_model_testing)
   pagellm_test(model_decoder_test SRCS ${_model_dir}/decoder_test.cc DEPS pagellm_model_testing)
+  pagellm_test(model_loader_test SRCS ${_model_dir}/model_loader_test.cc DEPS pagellm_model_testing)
 endif()
