@@ -7,6 +7,7 @@
 #include "base/status.h"
 #include "ops/attention_metadata.h"
 #include "ops/exec_ctx.h"
+#include "ops/op_enums.h"
 #include "tensor/tensor.h"
 
 namespace pagellm::ops {
@@ -31,7 +32,7 @@ Status LayerNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, cons
                  float eps, Tensor& out);
 
 // ---- rotary -----------------------------------------------------------------
-enum class RopeStyle { kNeox, kGptj };  // NeoX: rotate halves; GPT-J: rotate interleaved pairs
+// RopeStyle (ops/op_enums.h): kNeox rotates halves, kGptj rotates interleaved pairs.
 // cos_sin: [max_positions, rot_dim] f32, first rot_dim/2 columns cos, last rot_dim/2 sin
 // (scaling already folded in). Rotates the first rot_dim dims of every head of q [T, Hq, D]
 // and k [T, Hk, D] in place at positions[t].
@@ -49,7 +50,7 @@ Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache
                       const AttentionParams& params, Tensor& out);
 
 // ---- activations / elementwise -------------------------------------------------
-enum class Activation { kSilu, kGeluTanh, kGeluExact, kRelu, kGeluQuick };
+// Activation (ops/op_enums.h): kSilu, kGeluTanh, kGeluExact, kRelu, kGeluQuick.
 // out[T, I] = act(x[T, :I]) * x[T, I:]  (x is [T, 2I], gate first then up).
 Status GatedActivation(const ExecCtx& ctx, Activation act, const Tensor& x, Tensor& out);
 // out = act(x), same shape (may alias).
