@@ -107,6 +107,17 @@ TEST(CopyTest, ConvertsDtypesAndStrides) {
   EXPECT_EQ(Copy(ctx, src, dst).code(), StatusCode::kInvalidArgument);
 }
 
+#if !PAGELLM_HAVE_CUDA
+TEST(CopyTest, CrossDeviceUnavailableWithoutCuda) {
+  ExecCtx ctx;
+  float fake[4];
+  Tensor dev(fake, DType::kF32, Shape{4}, Device::Cuda(0));  // never dereferenced
+  Tensor host = Tensor::EmptyHost(Shape{4}, DType::kF32);
+  EXPECT_EQ(Copy(ctx, dev, host).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Copy(ctx, host, dev).code(), StatusCode::kUnavailable);
+}
+#endif
+
 TEST(ElementwiseTest, RejectsBadArguments) {
   ExecCtx ctx;
   Tensor x = RandomTensor(Shape{2, 7}, DType::kF32, 1);
