@@ -60,6 +60,9 @@ StatusOr<DecoderSpec> BaseSpecFromConfig(const ModelConfig& c) {
   s.position = PositionKind::kRotary;
   s.rope_theta = c.rope_theta;
   s.rope_scaling = c.rope_scaling;
+  if (s.rope_scaling.original_max_position_embeddings <= 0)  // longrope (Phi-3): top-level key
+    s.rope_scaling.original_max_position_embeddings =
+        c.GetInt("original_max_position_embeddings", 0);
   s.rot_dim = static_cast<int64_t>(std::lround(s.head_dim * c.partial_rotary_factor));
   ASSIGN_OR_RETURN(s.activation, ActivationFromName(c.hidden_act));
   ASSIGN_OR_RETURN(s.sliding_window, SlidingWindows(c));

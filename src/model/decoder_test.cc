@@ -20,6 +20,7 @@ struct Case {
   std::string name;
   ArchSpec arch;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 DecoderSpec TinyLlama() {
   DecoderSpec s;

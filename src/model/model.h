@@ -41,15 +41,12 @@ class Model {
 struct LoadOptions {
   std::string model_dir;
   LoadFormat load_format = LoadFormat::kAuto;
-  // "auto" (config torch_dtype, float32 when absent), "float32", "bfloat16", "float16", or any
-  // spelling ParseDType accepts.
+  // --dtype: auto | float32 | float | float16 | half | bfloat16 (ResolveModelDType's rules:
+  // auto keeps the config's torch_dtype on the CPU, serves float32 checkpoints as bf16 on CUDA).
   std::string dtype = "auto";
   Device device = Device::Cpu();
   uint64_t seed = 0;  // dummy weights
 };
-
-// Resolves the serving dtype from a --dtype string and the config.
-StatusOr<DType> ResolveDType(const std::string& dtype, const ModelConfig& config);
 
 // Loads config.json and the checkpoint (or dummy weights) from options.model_dir.
 // Unknown architectures are Unimplemented, listing the supported ones.

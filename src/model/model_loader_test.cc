@@ -5,6 +5,9 @@
 
 #include "base/file.h"
 #include "model/model.h"
+#include "model/registry.h"
+#include "model/safetensors.h"
+#include "model/testing/memory_weight_source.h"
 #include "model/testing/paged_harness.h"
 
 namespace pagellm {
@@ -39,6 +42,37 @@ TEST(LoadModel, DummyWeightsRunForward) {
   ASSERT_EQ(rows->size(), 1u);
   ASSERT_EQ((*rows)[0].size(), 64u);
   for (float x : (*rows)[0]) EXPECT_TRUE(std::isfinite(x));
+}
+
+// Real checkpoint path: random weights written as safetensors, loaded back through the registry.
+TEST(LoadModel, SafetensorsCheckpointMatchesInMemoryWeights) {
+  std::string j = kQwen2;
+  j.replace(j.find("Qwen2ForCausalLM"), 16, "LlamaForCausalLM");
+  j.replace(j.find("\"tie_word_embeddings\": true"), 27, "\"tie_word_embeddings\": false");
+  const std::string dir = TempModelDir(j);
+  auto config = ParseModelConfig(j, "config.json");
+  ASSERT_TRUE(config.ok());
+  ASSERT_FALSE(config->tie_word_embeddings);
+  auto arch = ArchSpecForConfig(*config);
+  ASSERT_TRUE(arch.ok());
+  auto weights = testing::RandomWeights(arch->spec, arch->names, 11);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& name : weights->Names()) tensors.push_back({name, *weights->Get(name)});
+  ASSERT_TRUE(WriteSafetensors(JoinPath(dir, "model.safetensors"), tensors).ok());
+
+  LoadOptions o;
+  o.model_dir = dir;
+  o.dtype = "float32";
+  auto loaded = LoadModel(o);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto memory = BuildModel(*config, weights, DType::kF32, Device::Cpu());
+  ASSERT_TRUE(memory.ok()) << memory.status().ToString();
+  std::vector<int32_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6};
+  testing::PagedHarness a(loaded->get(), 8, 4, 1), b(memory->get(), 8, 4, 2);
+  auto ra = a.Step({{0, prompt}});
+  auto rb = b.Step({{0, prompt}});
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(*ra, *rb);
 }
 
 TEST(LoadModel, UnknownArchitectureIsUnimplemented) {

@@ -33,9 +33,6 @@ TEST(Registry, LlamaSpec) {
   EXPECT_TRUE(a->spec.sliding_window.empty());
   EXPECT_FALSE(a->spec.qkv_bias);
   EXPECT_EQ(a->names.q_proj, "self_attn.q_proj");
-  EXPECT_EQ(*ResolveDType("auto", Parse(kLlama31)), DType::kBF16);
-  EXPECT_EQ(*ResolveDType("float32", Parse(kLlama31)), DType::kF32);
-  EXPECT_FALSE(ResolveDType("int8", Parse(kLlama31)).ok());
 }
 
 TEST(Registry, MistralSlidingWindow) {

@@ -4,6 +4,7 @@
 
 #include "base/status.h"
 #include "model/decoder_spec.h"
+#include "ops/rope_table.h"
 #include "tensor/tensor.h"
 
 namespace pagellm {
@@ -11,6 +12,8 @@ namespace pagellm {
 // Host f32 [max_positions, rotary_dim]: first half cos, second half sin (the ApplyRotary
 // convention), with scaling (linear, llama3, yarn, ...) folded in. Unsupported scaling types
 // are Unimplemented.
+RopeScalingParams ToRopeScalingParams(const DecoderSpec& spec);
+
 StatusOr<Tensor> BuildRotaryTable(const DecoderSpec& spec, int64_t max_positions);
 
 }  // namespace pagellm
