@@ -18,6 +18,9 @@ pagellm_library(pagellm_model
     ${_model_dir}/arch/llama.cc
     ${_model_dir}/arch/mistral.cc
     ${_model_dir}/arch/qwen2.cc
+    ${_model_dir}/arch/qwen3.cc
+    ${_model_dir}/arch/gemma2.cc
+    ${_model_dir}/arch/phi3.cc
   DEPS ${_model_deps})
 
 # Tests need the CPU ops and the config/checkpoint readers to link.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "base/file.h"
 #include "model/model.h"
@@ -13,11 +14,20 @@
 namespace pagellm {
 namespace {
 
+// A fresh directory holding config.json, removed when the test binary exits.
 std::string TempModelDir(const std::string& config_json) {
+  static std::vector<std::string>* dirs = [] {
+    auto* v = new std::vector<std::string>();
+    std::atexit([] {
+      for (const auto& d : *dirs) std::filesystem::remove_all(d);
+    });
+    return v;
+  }();
   char tmpl[] = "/tmp/pagellm_model_XXXXXX";
   const char* dir = mkdtemp(tmpl);
   EXPECT_NE(dir, nullptr);
   EXPECT_TRUE(WriteStringToFile(JoinPath(dir, "config.json"), config_json).ok());
+  dirs->push_back(dir);
   return dir;
 }
 

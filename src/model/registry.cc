@@ -12,6 +12,9 @@ constexpr ArchEntry kArchitectures[] = {
     {"LlamaForCausalLM", &arch::Llama},
     {"MistralForCausalLM", &arch::Mistral},
     {"Qwen2ForCausalLM", &arch::Qwen2},
+    {"Qwen3ForCausalLM", &arch::Qwen3},
+    {"Gemma2ForCausalLM", &arch::Gemma2},
+    {"Phi3ForCausalLM", &arch::Phi3},
 };
 
 std::string Join(const std::vector<std::string>& v) {

@@ -77,5 +77,48 @@ TEST(Registry, LayerTypesGiveAlternatingWindows) {
   EXPECT_EQ(a->spec.sliding_window, (std::vector<int32_t>{16, 0}));
 }
 
+std::string WithArch(const std::string& arch, const std::string& extra) {
+  std::string j = kLlama31;
+  j.replace(j.find("LlamaForCausalLM"), 16, arch);
+  j.insert(1, extra);
+  return j;
+}
+
+TEST(Registry, Qwen3QkNorm) {
+  auto a = ArchSpecForConfig(Parse(WithArch("Qwen3ForCausalLM", R"("head_dim": 32,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->spec.qk_norm);
+  EXPECT_FALSE(a->spec.qkv_bias);
+  EXPECT_EQ(a->spec.head_dim, 32);
+  EXPECT_EQ(a->names.k_norm, "self_attn.k_norm");
+}
+
+TEST(Registry, Gemma2Knobs) {
+  auto a = ArchSpecForConfig(Parse(WithArch("Gemma2ForCausalLM", R"(
+      "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 25,
+      "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "sliding_window": 8,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const DecoderSpec& s = a->spec;
+  EXPECT_EQ(s.norm.weight_offset, 1.f);
+  EXPECT_FLOAT_EQ(s.embedding_scale, 8.f);
+  EXPECT_EQ(s.activation, ops::Activation::kGeluTanh);
+  EXPECT_FLOAT_EQ(s.attn_scale, 0.2f);
+  EXPECT_EQ(s.attn_logit_softcap, 50.f);
+  EXPECT_EQ(s.final_logit_softcap, 30.f);
+  EXPECT_EQ(s.sliding_window, (std::vector<int32_t>{8, 0}));
+  EXPECT_TRUE(s.post_attn_output_norm && s.post_mlp_output_norm);
+  EXPECT_EQ(a->names.post_attn_norm, "pre_feedforward_layernorm");
+  EXPECT_EQ(a->names.post_attn_output_norm, "post_attention_layernorm");
+}
+
+TEST(Registry, Phi3FusedAndPartialRotary) {
+  auto a = ArchSpecForConfig(Parse(WithArch("Phi3ForCausalLM", R"("partial_rotary_factor": 0.5,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.qkv_layout, QkvLayout::kFusedConcat);
+  EXPECT_EQ(a->spec.rotary_dim(), 8);
+  EXPECT_EQ(a->names.qkv_proj, "self_attn.qkv_proj");
+  EXPECT_EQ(a->names.gate_up_proj, "mlp.gate_up_proj");
+}
+
 }  // namespace
 }  // namespace pagellm

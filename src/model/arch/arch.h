@@ -11,6 +11,9 @@ namespace pagellm::arch {
 StatusOr<ArchSpec> Llama(const ModelConfig& config);    // LlamaForCausalLM (Llama 1/2/3/3.x)
 StatusOr<ArchSpec> Mistral(const ModelConfig& config);  // MistralForCausalLM
 StatusOr<ArchSpec> Qwen2(const ModelConfig& config);    // Qwen2ForCausalLM
+StatusOr<ArchSpec> Qwen3(const ModelConfig& config);    // Qwen3ForCausalLM
+StatusOr<ArchSpec> Gemma2(const ModelConfig& config);   // Gemma2ForCausalLM
+StatusOr<ArchSpec> Phi3(const ModelConfig& config);     // Phi3ForCausalLM
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
