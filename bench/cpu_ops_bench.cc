@@ -32,6 +32,7 @@ struct LinearCase {
   const char* name;
   int64_t m, n, k;
   DType w;
+  bool batch_invariant = false;
 };
 
 // Returns a callable running one Linear, plus its flop count.
@@ -40,7 +41,9 @@ std::function<void()> MakeLinear(const LinearCase& c, double* flops) {
   auto w = std::make_shared<Tensor>(Random(Shape{c.n, c.k}, c.w, 2));
   auto y = std::make_shared<Tensor>(Tensor::EmptyHost(Shape{c.m, c.n}, DType::kF32));
   *flops = 2.0 * c.m * c.n * c.k;
-  return [x, w, y] { CHECK_OK(ops::Linear(ExecCtx{}, *x, *w, nullptr, *y)); };
+  ExecCtx ctx;
+  ctx.batch_invariant = c.batch_invariant;
+  return [x, w, y, ctx] { CHECK_OK(ops::Linear(ctx, *x, *w, nullptr, *y)); };
 }
 
 struct DecodeAttnCase {
@@ -87,6 +90,9 @@ const LinearCase kLinear[] = {
     {"linear/decode8/bf16/11008x4096", 8, 11008, 4096, DType::kBF16},
     {"linear/prefill128/f32/4096x4096", 128, 4096, 4096, DType::kF32},
     {"linear/prefill128/bf16/4096x4096", 128, 4096, 4096, DType::kBF16},
+    {"linear/invariant/decode/bf16/4096x4096", 1, 4096, 4096, DType::kBF16, true},
+    {"linear/invariant/prefill128/f32/4096x4096", 128, 4096, 4096, DType::kF32, true},
+    {"linear/invariant/prefill128/bf16/4096x4096", 128, 4096, 4096, DType::kBF16, true},
 };
 const DecodeAttnCase kAttn[] = {
     {"attention/decode/f32/8x1024/gqa32:8/d128", 8, 1024, 32, 8, 128, DType::kF32},

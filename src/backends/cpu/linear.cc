@@ -10,6 +10,7 @@
 
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_util.h"
+#include "backends/cpu/dot_kernel.h"
 
 namespace pagellm::cpu {
 namespace {
@@ -104,6 +105,8 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   }
   if (k == 0) {
     for (int64_t i = 0; i < m; ++i) std::fill(y32 + i * ldy32, y32 + i * ldy32 + n, 0.f);
+  } else if (ctx.batch_invariant) {
+    internal::DotGemm(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
   } else if (w_dtype != DType::kF32 && m <= kSmallM) {
     SmallMHalfWeight(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
   } else {
