@@ -22,7 +22,7 @@ PAGELLM_INLINE V8 Load8(const float* p) {
   return v;
 }
 
-PAGELLM_INLINE float Reduce(V8 v, const float* x, const float* w, int64_t k8, int64_t k) {
+PAGELLM_INLINE float Reduce(const V8& v, const float* x, const float* w, int64_t k8, int64_t k) {
   float s = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
   for (int64_t l = k8; l < k; ++l) s += x[l] * w[l];
   return s;
