@@ -40,6 +40,12 @@ Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
     return InvalidArgumentError(fmt::format("{}: metadata has {} tokens / {} slots, k has {}",
                                             kOp, meta.num_tokens, meta.slot_mapping_host.size(),
                                             k.dim(0)));
+  int64_t num_slots = k_cache.dim(0) * k_cache.dim(1);
+  for (size_t t = 0; t < meta.slot_mapping_host.size(); ++t) {
+    if (meta.slot_mapping_host[t] >= num_slots)
+      return InvalidArgumentError(fmt::format("{}: slot {} of token {} beyond the cache's {} slots",
+                                              kOp, meta.slot_mapping_host[t], t, num_slots));
+  }
   return PAGELLM_DISPATCH(ctx, WriteKVCache, k.data(), k.dtype(), ldk, v.data(), v.dtype(), ldv,
                           k.dim(1), k.dim(2), meta, k_cache.data(), v_cache.data(),
                           k_cache.dtype(), k_cache.dim(0), k_cache.dim(1));

@@ -88,6 +88,18 @@ TEST_P(NormTest, LayerNorm) {
 INSTANTIATE_TEST_SUITE_P(Dtypes, NormTest,
                          ::testing::Values(DType::kF32, DType::kBF16, DType::kF16));
 
+TEST(NormTest, PerHeadNormOnStridedQkvSlice) {
+  ExecCtx ctx;
+  Tensor qkv = RandomTensor(Shape{3, 6, 8}, DType::kF32, 5);  // q = heads [0, 4)
+  Tensor q = qkv.Slice(1, 0, 4);
+  Tensor w = RandomTensor(Shape{8}, DType::kF32, 6);
+  std::vector<double> want = RefRms(ToDouble(q), ToDouble(w), 8, 1e-6, 0.0);
+  std::vector<double> rest = ToDouble(qkv.Slice(1, 4, 6));
+  ASSERT_TRUE(RmsNorm(ctx, q, w, 1e-6f, 0.f, q).ok());  // in place
+  ExpectClose(want, q, 2e-5, 1e-3);
+  ExpectClose(rest, qkv.Slice(1, 4, 6), 0.0, 1e-3);
+}
+
 TEST(NormTest, RejectsMismatchedWeight) {
   ExecCtx ctx;
   Tensor x = RandomTensor(Shape{2, 8}, DType::kF32, 1);
