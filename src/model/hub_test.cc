@@ -26,6 +26,8 @@ const std::string kConfig = R"({"architectures":["LlamaForCausalLM"],"model_type
 class HubTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);  // a CI proxy must not see the fake hub
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
     dir_ = fs::temp_directory_path() / ("hub_test_" + std::to_string(::getpid()) + "_" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
