@@ -6,6 +6,7 @@
 
 #include "model/layers.h"
 #include "model/rope.h"
+#include "ops/alibi.h"
 #include "ops/ops.h"
 
 namespace pagellm {
@@ -41,7 +42,8 @@ StatusOr<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& config, co
     ASSIGN_OR_RETURN(d->rope_cos_sin_, HostToDevice(ctx, table));
   }
   if (d->spec_.position == PositionKind::kAlibi) {
-    ASSIGN_OR_RETURN(d->alibi_slopes_, HostToDevice(ctx, AlibiSlopes(d->spec_.num_heads)));
+    ASSIGN_OR_RETURN(Tensor slopes, AlibiSlopesTensor(static_cast<int>(d->spec_.num_heads)));
+    ASSIGN_OR_RETURN(d->alibi_slopes_, HostToDevice(ctx, slopes));
   }
   return d;
 }

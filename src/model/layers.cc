@@ -111,16 +111,4 @@ Status MlpLayer(const ExecCtx& ctx, const DecoderSpec& sp, const LayerWeights& w
   return ops::Linear(ctx, s.gate_up, w.down.weight, w.down.bias_ptr(), out);
 }
 
-Tensor AlibiSlopes(int64_t n) {
-  int64_t pow2 = 1;
-  while (pow2 * 2 <= n) pow2 *= 2;
-  std::vector<float> slopes;
-  const double base = std::pow(2.0, -8.0 / static_cast<double>(pow2));
-  for (int64_t i = 1; i <= pow2; ++i) slopes.push_back(static_cast<float>(std::pow(base, i)));
-  const double extra = std::pow(2.0, -4.0 / static_cast<double>(pow2));
-  for (int64_t i = 0; i < n - pow2; ++i)
-    slopes.push_back(static_cast<float>(std::pow(extra, 2 * i + 1)));
-  return Tensor::FromVector(slopes, Shape{n});
-}
-
 }  // namespace pagellm

@@ -49,8 +49,4 @@ Status AttentionLayer(const ExecCtx& ctx, const DecoderSpec& spec, int64_t layer
 Status MlpLayer(const ExecCtx& ctx, const DecoderSpec& spec, const LayerWeights& w,
                 const Tensor& x, DecoderScratch& s, Tensor& out);
 
-// Standard ALiBi slopes for `num_heads` heads (Press et al.; non-power-of-two head counts
-// interleave the next power's slopes), as a host f32 tensor.
-Tensor AlibiSlopes(int64_t num_heads);
-
 }  // namespace pagellm
