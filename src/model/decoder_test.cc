@@ -116,6 +116,8 @@ std::vector<Case> Cases() {
     n.q_norm = "self_attn.q_norm";
     n.k_norm = "self_attn.k_norm";
     c.push_back({"qk_norm", {s, n}});
+    s.norm = {NormKind::kLayerNorm, 1e-5f, 0.f, true};
+    c.push_back({"qk_layernorm", {s, n}});
   }
   {
     DecoderSpec s = TinyLlama();

@@ -13,9 +13,7 @@ StatusOr<DecoderScratch> AllocateScratch(const DecoderSpec& sp, int64_t t, DType
   if (sp.parallel_residual && !sp.shared_input_norm) {
     ASSIGN_OR_RETURN(s.normed2, Tensor::Empty(Shape{t, h}, dt, dev));
   }
-  ASSIGN_OR_RETURN(s.q, Tensor::Empty(Shape{t, sp.num_heads, d}, dt, dev));
-  ASSIGN_OR_RETURN(s.k, Tensor::Empty(Shape{t, sp.num_kv_heads, d}, dt, dev));
-  ASSIGN_OR_RETURN(s.v, Tensor::Empty(Shape{t, sp.num_kv_heads, d}, dt, dev));
+  ASSIGN_OR_RETURN(s.qkv, Tensor::Empty(Shape{t, sp.num_heads + 2 * sp.num_kv_heads, d}, dt, dev));
   ASSIGN_OR_RETURN(s.attn, Tensor::Empty(Shape{t, sp.num_heads, d}, dt, dev));
   if (sp.qk_norm) {
     ASSIGN_OR_RETURN(s.q2, Tensor::Empty(Shape{t, sp.num_heads, d}, dt, dev));
@@ -46,22 +44,17 @@ Status AddAndNorm(const ExecCtx& ctx, const NormSpec& norm, const NormWeights& w
 
 namespace {
 
-// y = x @ rows [begin, end) of the linear layer's weight (and bias). Row slices of a
-// contiguous [out, in] matrix are contiguous, so each projection writes a contiguous output.
-Status LinearRows(const ExecCtx& ctx, const LinearWeights& w, int64_t begin, int64_t end,
-                  const Tensor& x, Tensor& y) {
-  Tensor wt = w.weight.Slice(0, begin, end);
-  if (!w.bias.defined()) return ops::Linear(ctx, x, wt, nullptr, y);
-  Tensor b = w.bias.Slice(0, begin, end);
-  return ops::Linear(ctx, x, wt, &b, y);
-}
-
-// RMS/LayerNorm of every head vector: views [T, H, D] as [T * H, D].
+// Norm of every head vector of a [T, H, D] view (RMSNorm reads token-strided views directly;
+// LayerNorm gets a contiguous [T * H, D] copy).
 Status HeadNorm(const ExecCtx& ctx, const NormSpec& norm, const NormWeights& w, const Tensor& x,
                 Tensor& out) {
+  if (norm.kind == NormKind::kRmsNorm)
+    return ops::RmsNorm(ctx, x, w.weight, norm.eps, norm.weight_offset, out);
+  ASSIGN_OR_RETURN(Tensor tmp, Tensor::Empty(x.shape(), x.dtype(), x.device()));
+  RETURN_IF_ERROR(ops::Copy(ctx, x, tmp));
   Shape flat{x.dim(0) * x.dim(1), x.dim(2)};
-  Tensor xf = x.Reshape(flat), of = out.Reshape(flat);
-  return ApplyNorm(ctx, norm, w, xf, of);
+  Tensor in = tmp.Reshape(flat), of = out.Reshape(flat);
+  return ops::LayerNorm(ctx, in, w.weight, w.bias.defined() ? &w.bias : nullptr, norm.eps, of);
 }
 
 }  // namespace
@@ -69,35 +62,33 @@ Status HeadNorm(const ExecCtx& ctx, const NormSpec& norm, const NormWeights& w, 
 Status AttentionLayer(const ExecCtx& ctx, const DecoderSpec& sp, int64_t layer,
                       const LayerWeights& w, const AttentionInputs& in, const Tensor& x,
                       Tensor& k_cache, Tensor& v_cache, DecoderScratch& s, Tensor& out) {
-  const int64_t t = x.dim(0), q_size = sp.q_size(), kv = sp.kv_size();
-  Tensor q2d = s.q.Reshape(Shape{t, q_size});
-  Tensor k2d = s.k.Reshape(Shape{t, kv});
-  Tensor v2d = s.v.Reshape(Shape{t, kv});
-  RETURN_IF_ERROR(LinearRows(ctx, w.qkv, 0, q_size, x, q2d));
-  RETURN_IF_ERROR(LinearRows(ctx, w.qkv, q_size, q_size + kv, x, k2d));
-  RETURN_IF_ERROR(LinearRows(ctx, w.qkv, q_size + kv, q_size + 2 * kv, x, v2d));
-  Tensor* q = &s.q;
-  Tensor* k = &s.k;
+  const int64_t t = x.dim(0), hq = sp.num_heads, hk = sp.num_kv_heads;
+  // One GEMM for q, k and v; the ops below read token-strided [T, H, D] views of its output.
+  Tensor qkv2d = s.qkv.Reshape(Shape{t, (hq + 2 * hk) * sp.head_dim});
+  RETURN_IF_ERROR(ops::Linear(ctx, x, w.qkv.weight, w.qkv.bias_ptr(), qkv2d));
+  Tensor q = s.qkv.Slice(1, 0, hq);
+  Tensor k = s.qkv.Slice(1, hq, hq + hk);
+  Tensor v = s.qkv.Slice(1, hq + hk, hq + 2 * hk);
   if (sp.qk_norm) {
-    RETURN_IF_ERROR(HeadNorm(ctx, sp.norm, w.q_norm, s.q, s.q2));
-    RETURN_IF_ERROR(HeadNorm(ctx, sp.norm, w.k_norm, s.k, s.k2));
-    q = &s.q2;
-    k = &s.k2;
+    RETURN_IF_ERROR(HeadNorm(ctx, sp.norm, w.q_norm, q, s.q2));
+    RETURN_IF_ERROR(HeadNorm(ctx, sp.norm, w.k_norm, k, s.k2));
+    q = s.q2;
+    k = s.k2;
   }
   const AttentionMetadata& meta = *in.meta;
   if (sp.position == PositionKind::kRotary) {
     RETURN_IF_ERROR(ops::ApplyRotary(ctx, meta.positions, *in.rope_cos_sin,
-                                     static_cast<int>(sp.rotary_dim()), sp.rope_style, *q, *k));
+                                     static_cast<int>(sp.rotary_dim()), sp.rope_style, q, k));
   }
-  RETURN_IF_ERROR(ops::WriteKVCache(ctx, *k, s.v, meta, k_cache, v_cache));
+  RETURN_IF_ERROR(ops::WriteKVCache(ctx, k, v, meta, k_cache, v_cache));
   AttentionParams params;
   params.scale = sp.attn_scale > 0.f ? sp.attn_scale
                                      : 1.f / std::sqrt(static_cast<float>(sp.head_dim));
   params.sliding_window = sp.window(layer);
   params.logit_softcap = sp.attn_logit_softcap;
   params.alibi_slopes = in.alibi_slopes;
-  RETURN_IF_ERROR(ops::PagedAttention(ctx, *q, k_cache, v_cache, meta, params, s.attn));
-  return ops::Linear(ctx, s.attn.Reshape(Shape{t, q_size}), w.o.weight, w.o.bias_ptr(), out);
+  RETURN_IF_ERROR(ops::PagedAttention(ctx, q, k_cache, v_cache, meta, params, s.attn));
+  return ops::Linear(ctx, s.attn.Reshape(Shape{t, sp.q_size()}), w.o.weight, w.o.bias_ptr(), out);
 }
 
 Status MlpLayer(const ExecCtx& ctx, const DecoderSpec& sp, const LayerWeights& w,

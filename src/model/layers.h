@@ -16,8 +16,8 @@ struct DecoderScratch {
   Tensor normed2;   // [T, H] second norm output (parallel residual with two norms)
   Tensor attn_out;  // [T, H]
   Tensor mlp_out;   // [T, H]
-  Tensor q, k, v;   // [T, Hq, D], [T, Hk, D], [T, Hk, D]
-  Tensor q2, k2;    // q/k norm outputs (only with qk_norm)
+  Tensor qkv;       // [T, Hq + 2 * Hk, D]: one fused projection; q/k/v are token-strided views
+  Tensor q2, k2;    // q/k norm outputs [T, Hq, D], [T, Hk, D] (only with qk_norm)
   Tensor attn;      // [T, Hq, D]
   Tensor gate_up;   // [T, 2I] (gated) or [T, I]
   Tensor act;       // [T, I]
