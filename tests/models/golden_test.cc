@@ -134,6 +134,29 @@ TEST_P(GoldenTest, AllPromptsInOneBatch) {
     EXPECT_LT(RelErr((*rows)[i], fixture_->prompts[i].last_logits), kF32Tol) << "prompt " << i;
 }
 
+// Engine-like: all prompts prefilled in one step, then decoded together, one token each per step.
+TEST_P(GoldenTest, BatchedGreedyDecode) {
+  auto model = Load("float32");
+  ASSERT_TRUE(model);
+  const size_t n = fixture_->prompts.size();
+  std::vector<std::pair<int, std::vector<int32_t>>> batch;
+  for (size_t i = 0; i < n; ++i) batch.push_back({static_cast<int>(i), fixture_->prompts[i].ids});
+  PagedHarness h(model.get(), 96, 16, 3);
+  std::vector<std::vector<int32_t>> got(n);
+  const size_t steps = fixture_->prompts[0].greedy.size();
+  for (size_t step = 0; step < steps; ++step) {
+    auto rows = h.Step(batch, /*last_only=*/true);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    batch.clear();
+    for (size_t i = 0; i < n; ++i) {
+      got[i].push_back(testing::ArgMax((*rows)[i]));
+      batch.push_back({static_cast<int>(i), {got[i].back()}});
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    ExpectGreedyMatches(got[i], fixture_->prompts[i], "batched prompt " + std::to_string(i));
+}
+
 TEST_P(GoldenTest, Bfloat16WithinTolerance) {
   auto model = Load("bfloat16");
   ASSERT_TRUE(model);
