@@ -115,11 +115,21 @@ StatusOr<Tensor> Decoder::Logits(const ExecCtx& ctx, const Tensor& normed,
   return logits;
 }
 
+StatusOr<DecoderScratch> Decoder::Scratch(int64_t num_tokens) {
+  if (num_tokens > scratch_rows_) {
+    scratch_ = DecoderScratch{};  // free the old buffers before allocating larger ones
+    scratch_rows_ = 0;
+    ASSIGN_OR_RETURN(scratch_, AllocateScratch(spec_, num_tokens, dtype_, device_));
+    scratch_rows_ = num_tokens;
+  }
+  return FirstRows(scratch_, num_tokens);
+}
+
 StatusOr<Tensor> Decoder::Forward(const ExecCtx& ctx, const Tensor& token_ids,
                                   const AttentionMetadata& meta, KVCache& cache,
                                   const Tensor* logits_rows) {
   RETURN_IF_ERROR(CheckInputs(token_ids, meta, cache));
-  ASSIGN_OR_RETURN(DecoderScratch s, AllocateScratch(spec_, meta.num_tokens, dtype_, device_));
+  ASSIGN_OR_RETURN(DecoderScratch s, Scratch(meta.num_tokens));
   RETURN_IF_ERROR(Embed(ctx, token_ids, meta, s.hidden));
   AttentionInputs in;
   in.meta = &meta;

@@ -6,6 +6,7 @@
 
 #include "model/decoder_spec.h"
 #include "model/decoder_weights.h"
+#include "model/layers.h"
 #include "model/model.h"
 
 namespace pagellm {
@@ -35,6 +36,8 @@ class Decoder : public Model {
                      const KVCache& cache) const;
   Status Embed(const ExecCtx& ctx, const Tensor& token_ids, const AttentionMetadata& meta,
                Tensor& hidden) const;
+  // Activation buffers for num_tokens rows, reused across calls (grown on demand).
+  StatusOr<DecoderScratch> Scratch(int64_t num_tokens);
   StatusOr<Tensor> Logits(const ExecCtx& ctx, const Tensor& normed,
                           const Tensor* logits_rows) const;
 
@@ -45,6 +48,8 @@ class Decoder : public Model {
   int64_t rope_rows_ = 0;
   Tensor alibi_slopes_;  // [Hq] f32 on device_, ALiBi models only
   std::shared_ptr<const WeightSource> source_;
+  DecoderScratch scratch_;
+  int64_t scratch_rows_ = 0;
   DType dtype_ = DType::kF32;
   Device device_;
 };

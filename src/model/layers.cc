@@ -27,6 +27,15 @@ StatusOr<DecoderScratch> AllocateScratch(const DecoderSpec& sp, int64_t t, DType
   return s;
 }
 
+DecoderScratch FirstRows(const DecoderScratch& s, int64_t t) {
+  DecoderScratch r = s;
+  for (Tensor* x : {&r.hidden, &r.normed, &r.normed2, &r.attn_out, &r.mlp_out, &r.qkv, &r.q2,
+                    &r.k2, &r.attn, &r.gate_up, &r.act}) {
+    if (x->defined()) *x = x->Slice(0, 0, t);
+  }
+  return r;
+}
+
 Status ApplyNorm(const ExecCtx& ctx, const NormSpec& norm, const NormWeights& w, const Tensor& x,
                  Tensor& out) {
   if (norm.kind == NormKind::kRmsNorm)

@@ -25,6 +25,8 @@ struct DecoderScratch {
 
 StatusOr<DecoderScratch> AllocateScratch(const DecoderSpec& spec, int64_t num_tokens, DType dtype,
                                          Device device);
+// Views of the first `num_tokens` rows of every buffer. REQUIRES: num_tokens <= allocated rows.
+DecoderScratch FirstRows(const DecoderScratch& s, int64_t num_tokens);
 
 // Positional inputs shared by all layers of one forward pass.
 struct AttentionInputs {

@@ -24,7 +24,8 @@ class Model {
   // logits_rows: int32 [R] on the model's device, the token rows whose logits are wanted (e.g.
   // LastTokenRows(meta)); null = every token. Writes this step's K/V into `cache` (which must
   // come from AllocateKVCache(kv_cache_spec(), ...)). Returns logits [R, vocab] f32 on the device.
-  // Thread-safety: one Forward at a time per Model (it is otherwise stateless).
+  // Thread-safety: one Forward at a time per Model (it reuses activation buffers between calls;
+  // the returned logits are a fresh tensor owned by the caller).
   virtual StatusOr<Tensor> Forward(const ExecCtx& ctx, const Tensor& token_ids,
                                    const AttentionMetadata& meta, KVCache& cache,
                                    const Tensor* logits_rows) = 0;
