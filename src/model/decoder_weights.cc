@@ -106,7 +106,7 @@ Plan MakePlan(DecoderWeights& w, const DecoderSpec& s, const WeightNames& n) {
 StatusOr<Tensor> Place(const ExecCtx& ctx, const Tensor& host, DType dtype) {
   Tensor t = host;
   if (t.dtype() != dtype || !t.is_contiguous()) {
-    Tensor conv = Tensor::EmptyHost(host.shape(), dtype);
+    ASSIGN_OR_RETURN(Tensor conv, Tensor::Empty(host.shape(), dtype));
     if (host.is_contiguous()) {
       ConvertBuffer(host.data(), host.dtype(), conv.data(), dtype, host.numel());
     } else {
@@ -134,12 +134,13 @@ StatusOr<Tensor> Fetch(const WeightSource& src, const Part& part) {
 }
 
 // Concatenates parts by rows (in `dtype`), reordering rows through `order` when given.
-Tensor ConcatRows(const std::vector<Tensor>& parts, DType dtype, const std::vector<int64_t>* order) {
+StatusOr<Tensor> ConcatRows(const std::vector<Tensor>& parts, DType dtype,
+                            const std::vector<int64_t>* order) {
   int64_t rows = 0;
   const int64_t cols = parts[0].rank() == 2 ? parts[0].dim(1) : 1;
   for (const Tensor& p : parts) rows += p.dim(0);
   Shape shape = parts[0].rank() == 2 ? Shape{rows, cols} : Shape{rows};
-  Tensor out = Tensor::EmptyHost(shape, dtype);
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(shape, dtype));
   std::vector<std::pair<const Tensor*, int64_t>> src_rows;  // (part, row) of each concat row
   for (const Tensor& p : parts)
     for (int64_t r = 0; r < p.dim(0); ++r) src_rows.push_back({&p, r});
@@ -195,7 +196,8 @@ StatusOr<DecoderWeights> LoadDecoderWeights(const ExecCtx& ctx, const DecoderSpe
     if (parts.size() == 1 && !item.permute_qkv) {
       ASSIGN_OR_RETURN(*item.dest, Place(ctx, parts[0], dtype));
     } else {
-      Tensor host = ConcatRows(parts, dtype, item.permute_qkv ? &qkv_order : nullptr);
+      ASSIGN_OR_RETURN(Tensor host,
+                       ConcatRows(parts, dtype, item.permute_qkv ? &qkv_order : nullptr));
       ASSIGN_OR_RETURN(*item.dest, Place(ctx, host, dtype));
     }
   }
