@@ -3,9 +3,12 @@
 
 namespace pagellm::cli {
 
+Command RegisterDebugForward(CLI::App& app);
+
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
   (void)app;
+  out.push_back(RegisterDebugForward(app));
   return out;
 }
 

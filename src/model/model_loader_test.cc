@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/file.h"
+#include "model/model.h"
+#include "model/registry.h"
+#include "model/safetensors.h"
+#include "model/testing/memory_weight_source.h"
+#include "model/testing/paged_harness.h"
+
+namespace pagellm {
+namespace {
+
+// A fresh directory holding config.json, removed when the test binary exits.
+std::string TempModelDir(const std::string& config_json) {
+  static std::vector<std::string>* dirs = [] {
+    auto* v = new std::vector<std::string>();
+    std::atexit([] {
+      for (const auto& d : *dirs) std::filesystem::remove_all(d);
+    });
+    return v;
+  }();
+  char tmpl[] = "/tmp/pagellm_model_XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  EXPECT_NE(dir, nullptr);
+  EXPECT_TRUE(WriteStringToFile(JoinPath(dir, "config.json"), config_json).ok());
+  dirs->push_back(dir);
+  return dir;
+}
+
+constexpr char kQwen2[] = R"({
+  "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 64,
+  "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64,
+  "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16"})";
+
+TEST(LoadModel, DummyWeightsRunForward) {
+  LoadOptions o;
+  o.model_dir = TempModelDir(kQwen2);
+  o.load_format = LoadFormat::kDummy;
+  auto m = LoadModel(o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->dtype(), DType::kBF16);  // "auto" follows torch_dtype
+  EXPECT_EQ((*m)->kv_cache_spec().num_kv_heads, 2);
+  testing::PagedHarness h(m->get(), 8, 16, 1);
+  auto rows = h.Step({{0, {1, 2, 3}}}, true);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  ASSERT_EQ((*rows)[0].size(), 64u);
+  for (float x : (*rows)[0]) EXPECT_TRUE(std::isfinite(x));
+}
+
+// Real checkpoint path: random weights written as safetensors, loaded back through the registry.
+TEST(LoadModel, SafetensorsCheckpointMatchesInMemoryWeights) {
+  std::string j = kQwen2;
+  j.replace(j.find("Qwen2ForCausalLM"), 16, "LlamaForCausalLM");
+  j.replace(j.find("\"tie_word_embeddings\": true"), 27, "\"tie_word_embeddings\": false");
+  const std::string dir = TempModelDir(j);
+  auto config = ParseModelConfig(j, "config.json");
+  ASSERT_TRUE(config.ok());
+  ASSERT_FALSE(config->tie_word_embeddings);
+  auto arch = ArchSpecForConfig(*config);
+  ASSERT_TRUE(arch.ok());
+  auto weights = testing::RandomWeights(arch->spec, arch->names, 11);
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& name : weights->Names()) tensors.push_back({name, *weights->Get(name)});
+  ASSERT_TRUE(WriteSafetensors(JoinPath(dir, "model.safetensors"), tensors).ok());
+
+  LoadOptions o;
+  o.model_dir = dir;
+  o.dtype = "float32";
+  auto loaded = LoadModel(o);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto memory = BuildModel(*config, weights, DType::kF32, Device::Cpu());
+  ASSERT_TRUE(memory.ok()) << memory.status().ToString();
+  std::vector<int32_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6};
+  testing::PagedHarness a(loaded->get(), 8, 4, 1), b(memory->get(), 8, 4, 2);
+  auto ra = a.Step({{0, prompt}});
+  auto rb = b.Step({{0, prompt}});
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(*ra, *rb);
+}
+
+TEST(LoadModel, UnknownArchitectureIsUnimplemented) {
+  std::string j = kQwen2;
+  j.replace(j.find("Qwen2ForCausalLM"), 16, "NopeForCausalLM");
+  LoadOptions o;
+  o.model_dir = TempModelDir(j);
+  o.load_format = LoadFormat::kDummy;
+  auto m = LoadModel(o);
+  EXPECT_EQ(m.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(m.status().message().find("LlamaForCausalLM"), std::string::npos);
+}
+
+TEST(LoadModel, MissingDirectoryIsAnError) {
+  LoadOptions o;
+  o.model_dir = "/nonexistent/pagellm/model";
+  EXPECT_FALSE(LoadModel(o).ok());
+}
+
+}  // namespace
+}  // namespace pagellm

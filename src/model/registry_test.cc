@@ -1,0 +1,124 @@
+#include "model/registry.h"
+
+#include <gtest/gtest.h>
+
+#include "model/model.h"
+
+namespace pagellm {
+namespace {
+
+ModelConfig Parse(const std::string& json) {
+  auto c = ParseModelConfig(json, "config.json");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? *c : ModelConfig{};
+}
+
+constexpr char kLlama31[] = R"({
+  "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 128,
+  "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 256,
+  "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "hidden_act": "silu",
+  "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                   "high_freq_factor": 4.0, "original_max_position_embeddings": 64},
+  "torch_dtype": "bfloat16"})";
+
+TEST(Registry, LlamaSpec) {
+  auto a = ArchSpecForConfig(Parse(kLlama31));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.num_kv_heads, 2);
+  EXPECT_EQ(a->spec.head_dim, 16);
+  EXPECT_EQ(a->spec.rope_scaling.type, "llama3");
+  EXPECT_EQ(a->spec.rope_scaling.original_max_position_embeddings, 64);
+  EXPECT_FLOAT_EQ(a->spec.norm.eps, 1e-5f);
+  EXPECT_TRUE(a->spec.sliding_window.empty());
+  EXPECT_FALSE(a->spec.qkv_bias);
+  EXPECT_EQ(a->names.q_proj, "self_attn.q_proj");
+}
+
+TEST(Registry, MistralSlidingWindow) {
+  std::string j = kLlama31;
+  j.replace(j.find("LlamaForCausalLM"), 16, "MistralForCausalLM");
+  j.insert(1, R"("sliding_window": 32,)");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.sliding_window, (std::vector<int32_t>{32, 32}));
+}
+
+TEST(Registry, Qwen2BiasTiedAndWindowRules) {
+  std::string j = kLlama31;
+  j.replace(j.find("LlamaForCausalLM"), 16, "Qwen2ForCausalLM");
+  j.insert(1, R"("sliding_window": 32, "use_sliding_window": false, "tie_word_embeddings": true,)");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->spec.qkv_bias);
+  EXPECT_FALSE(a->spec.o_bias);
+  EXPECT_TRUE(a->spec.tie_word_embeddings);
+  EXPECT_TRUE(a->spec.sliding_window.empty());
+  j.replace(j.find("\"use_sliding_window\": false"), 27, "\"use_sliding_window\": true, \"max_window_layers\": 1");
+  a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.sliding_window, (std::vector<int32_t>{0, 32}));
+}
+
+TEST(Registry, UnknownArchitectureListsSupported) {
+  std::string j = kLlama31;
+  j.replace(j.find("LlamaForCausalLM"), 16, "FooForCausalLM");
+  auto a = ArchSpecForConfig(Parse(j));
+  EXPECT_EQ(a.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(a.status().message().find("FooForCausalLM"), std::string::npos);
+  EXPECT_NE(a.status().message().find("Qwen2ForCausalLM"), std::string::npos);
+}
+
+TEST(Registry, LayerTypesGiveAlternatingWindows) {
+  std::string j = kLlama31;
+  j.insert(1, R"("sliding_window": 16, "layer_types": ["sliding_attention", "full_attention"],)");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.sliding_window, (std::vector<int32_t>{16, 0}));
+}
+
+std::string WithArch(const std::string& arch, const std::string& extra) {
+  std::string j = kLlama31;
+  j.replace(j.find("LlamaForCausalLM"), 16, arch);
+  j.insert(1, extra);
+  return j;
+}
+
+TEST(Registry, Qwen3QkNorm) {
+  auto a = ArchSpecForConfig(Parse(WithArch("Qwen3ForCausalLM", R"("head_dim": 32,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->spec.qk_norm);
+  EXPECT_FALSE(a->spec.qkv_bias);
+  EXPECT_EQ(a->spec.head_dim, 32);
+  EXPECT_EQ(a->names.k_norm, "self_attn.k_norm");
+}
+
+TEST(Registry, Gemma2Knobs) {
+  auto a = ArchSpecForConfig(Parse(WithArch("Gemma2ForCausalLM", R"(
+      "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 25,
+      "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "sliding_window": 8,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const DecoderSpec& s = a->spec;
+  EXPECT_EQ(s.norm.weight_offset, 1.f);
+  EXPECT_FLOAT_EQ(s.embedding_scale, 8.f);
+  EXPECT_EQ(s.activation, ops::Activation::kGeluTanh);
+  EXPECT_FLOAT_EQ(s.attn_scale, 0.2f);
+  EXPECT_EQ(s.attn_logit_softcap, 50.f);
+  EXPECT_EQ(s.final_logit_softcap, 30.f);
+  EXPECT_EQ(s.sliding_window, (std::vector<int32_t>{8, 0}));
+  EXPECT_TRUE(s.post_attn_output_norm && s.post_mlp_output_norm);
+  EXPECT_EQ(a->names.post_attn_norm, "pre_feedforward_layernorm");
+  EXPECT_EQ(a->names.post_attn_output_norm, "post_attention_layernorm");
+}
+
+TEST(Registry, Phi3FusedAndPartialRotary) {
+  auto a = ArchSpecForConfig(Parse(WithArch("Phi3ForCausalLM", R"("partial_rotary_factor": 0.5,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.qkv_layout, QkvLayout::kFusedConcat);
+  EXPECT_EQ(a->spec.rotary_dim(), 8);
+  EXPECT_EQ(a->names.qkv_proj, "self_attn.qkv_proj");
+  EXPECT_EQ(a->names.gate_up_proj, "mlp.gate_up_proj");
+}
+
+}  // namespace
+}  // namespace pagellm
