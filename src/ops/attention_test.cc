@@ -203,6 +203,28 @@ TEST(PagedAttentionTest, HalfPrecisionCachesAndActivations) {
   }
 }
 
+TEST(PagedAttentionTest, StridedQueryAndOutputViews) {
+  Scenario sc;
+  sc.hq = 4; sc.hk = 2; sc.d = 8;
+  sc.seqs = MixedBatch();
+  sc.params.scale = 0.3f;
+  Paged pg = PlanBatch(sc, 40);
+  FillCaches(sc, pg);
+  int64_t t_n = pg.meta.num_tokens;
+  // q and out live inside wider [T, 8, D] buffers (as slices of a fused qkv would).
+  Tensor qkv = RandomTensor(Shape{t_n, 8, sc.d}, DType::kF32, 41);
+  Tensor q = qkv.Slice(1, 2, 6);
+  Tensor q_dense = Tensor::FromVector(q.ToFloatVector(), q.shape());
+  Tensor wide = Tensor::FromVector(std::vector<float>(t_n * 8 * sc.d, 0.f), Shape{t_n, 8, sc.d});
+  Tensor out = wide.Slice(1, 1, 5);
+  Tensor want = Tensor::EmptyHost(q.shape(), DType::kF32);
+  ASSERT_TRUE(PagedAttention(ExecCtx{}, q_dense, pg.k_cache, pg.v_cache, pg.meta, sc.params, want).ok());
+  ASSERT_TRUE(PagedAttention(ExecCtx{}, q, pg.k_cache, pg.v_cache, pg.meta, sc.params, out).ok());
+  EXPECT_EQ(out.ToFloatVector(), want.ToFloatVector());
+  std::vector<float> untouched = wide.Slice(1, 5, 8).ToFloatVector();
+  EXPECT_TRUE(std::all_of(untouched.begin(), untouched.end(), [](float v) { return v == 0.f; }));
+}
+
 TEST(WriteKVCacheTest, NegativeSlotSkipsAndBadSlotFails) {
   ExecCtx ctx;
   Tensor kc = Tensor::FromVector(std::vector<float>(2 * 2 * 1 * 2, 7.f), Shape{2, 2, 1, 2});
