@@ -70,7 +70,8 @@ std::function<void()> MakeDecodeAttention(const DecodeAttnCase& c, double* flops
   for (int s = 0; s < c.seqs; ++s) {
     m->query_start_loc_host.push_back((s + 1) * c.query);
     m->seq_lens_host.push_back(c.context);
-    for (int b = 0; b < blocks_per_seq; ++b) m->block_indices_host.push_back(pool[s * blocks_per_seq + b]);
+    for (int b = 0; b < blocks_per_seq; ++b)
+      m->block_indices_host.push_back(pool[s * blocks_per_seq + b]);
     m->block_indptr_host.push_back((s + 1) * blocks_per_seq);
     for (int j = 0; j < c.query; ++j) m->slot_mapping_host.push_back(-1);
   }
@@ -107,10 +108,14 @@ const DecodeAttnCase kAttn[] = {
 
 #if PAGELLM_HAVE_GBENCH
 void Register(const char* name, std::function<void()> fn, double flops) {
-  benchmark::RegisterBenchmark(name, [fn, flops](benchmark::State& st) {
-    for (auto _ : st) fn();
-    st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  })->Unit(benchmark::kMicrosecond)->UseRealTime();
+  benchmark::RegisterBenchmark(name,
+                               [fn, flops](benchmark::State& st) {
+                                 for (auto _ : st) fn();
+                                 st.counters["GFLOP/s"] = benchmark::Counter(
+                                     flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+                               })
+      ->Unit(benchmark::kMicrosecond)
+      ->UseRealTime();
 }
 #else
 void Run(const char* name, const std::function<void()>& fn, double flops) {
@@ -123,7 +128,8 @@ void Run(const char* name, const std::function<void()>& fn, double flops) {
     ++iters;
     secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  std::printf("%-48s %10.1f us  %8.2f GFLOP/s\n", name, 1e6 * secs / iters, flops * iters / secs * 1e-9);
+  std::printf("%-48s %10.1f us  %8.2f GFLOP/s\n", name, 1e6 * secs / iters,
+              flops * iters / secs * 1e-9);
 }
 #endif
 
@@ -134,8 +140,14 @@ int main(int argc, char** argv) {
   using namespace pagellm;
   double flops = 0;
 #if PAGELLM_HAVE_GBENCH
-  for (const auto& c : kLinear) { auto fn = MakeLinear(c, &flops); Register(c.name, fn, flops); }
-  for (const auto& c : kAttn) { auto fn = MakeDecodeAttention(c, &flops); Register(c.name, fn, flops); }
+  for (const auto& c : kLinear) {
+    auto fn = MakeLinear(c, &flops);
+    Register(c.name, fn, flops);
+  }
+  for (const auto& c : kAttn) {
+    auto fn = MakeDecodeAttention(c, &flops);
+    Register(c.name, fn, flops);
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -85,15 +85,19 @@ float ScoreBlock(Rows& st, int64_t r, const float* const* kr, int64_t b0, int64_
   return factor;
 }
 
-void AttendItem(const void* q, DType q_dtype, int64_t ldq, const void* k_cache,
-                const void* v_cache, DType ct, const AttentionMetadata& m, const AttnShape& a,
-                const Item& it, void* out, DType out_dtype, int64_t ldo) {
+void AttendItem(const void* q, DType q_dtype, int64_t ldq, const void* k_cache, const void* v_cache,
+                DType ct, const AttentionMetadata& m, const AttnShape& a, const Item& it, void* out,
+                DType out_dtype, int64_t ldo) {
   int64_t d = a.head_dim, g_n = a.group, rows = it.nq * g_n;
   int64_t qsl = m.query_start_loc_host[it.seq];
   int64_t base = m.seq_lens_host[it.seq] - (m.query_start_loc_host[it.seq + 1] - qsl) - qsl;
   auto lo_of = [&](int64_t p) { return a.window > 0 ? std::max<int64_t>(0, p - a.window + 1) : 0; };
-  Rows st{internal::Scratch(rows * d, 0), internal::Scratch(rows * d, 1),
-          internal::Scratch(3 * rows + rows * kKeyBlock, 2), nullptr, nullptr, nullptr};
+  Rows st{internal::Scratch(rows * d, 0),
+          internal::Scratch(rows * d, 1),
+          internal::Scratch(3 * rows + rows * kKeyBlock, 2),
+          nullptr,
+          nullptr,
+          nullptr};
   st.sum = st.mx + rows;
   st.fac = st.sum + rows;
   st.w = st.fac + rows;
@@ -108,18 +112,22 @@ void AttendItem(const void* q, DType q_dtype, int64_t ldq, const void* k_cache,
   for (int64_t b0 = lo_of(p_first) / kKeyBlock * kKeyBlock; b0 <= p_last; b0 += kKeyBlock) {
     int64_t x_lo = std::max(b0, lo_of(p_first)), x_hi = std::min(b0 + kKeyBlock - 1, p_last);
     for (int64_t x = x_lo; x <= x_hi; ++x)
-      kr[x - b0] = CacheRow(k_cache, ct, CacheOffset(m, a, it.seq, x, it.kvh), d, conv + (x - b0) * d);
+      kr[x - b0] =
+          CacheRow(k_cache, ct, CacheOffset(m, a, it.seq, x, it.kvh), d, conv + (x - b0) * d);
     for (int64_t j = 0; j < it.nq; ++j) {
-      int64_t p = it.t0 + j + base, x0 = std::max(b0, lo_of(p)), x1 = std::min(b0 + kKeyBlock - 1, p);
+      int64_t p = it.t0 + j + base, x0 = std::max(b0, lo_of(p)),
+              x1 = std::min(b0 + kKeyBlock - 1, p);
       for (int64_t g = 0; g < g_n && x0 <= x1; ++g) {
         float slope = a.alibi ? a.alibi[it.kvh * g_n + g] : 0.f;
         st.fac[j * g_n + g] = ScoreBlock(st, j * g_n + g, kr, b0, x0, x1, a, slope, p);
       }
     }
     for (int64_t x = x_lo; x <= x_hi; ++x)
-      kr[x - b0] = CacheRow(v_cache, ct, CacheOffset(m, a, it.seq, x, it.kvh), d, conv + (x - b0) * d);
+      kr[x - b0] =
+          CacheRow(v_cache, ct, CacheOffset(m, a, it.seq, x, it.kvh), d, conv + (x - b0) * d);
     for (int64_t j = 0; j < it.nq; ++j) {
-      int64_t p = it.t0 + j + base, x0 = std::max(b0, lo_of(p)), x1 = std::min(b0 + kKeyBlock - 1, p);
+      int64_t p = it.t0 + j + base, x0 = std::max(b0, lo_of(p)),
+              x1 = std::min(b0 + kKeyBlock - 1, p);
       for (int64_t g = 0; g < g_n && x0 <= x1; ++g) {
         int64_t r = j * g_n + g;
         float* acc = st.acc + r * d;
@@ -147,8 +155,8 @@ void AttendItem(const void* q, DType q_dtype, int64_t ldq, const void* k_cache,
 
 Status WriteKVCache(const ExecCtx& ctx, const void* k, DType k_dtype, int64_t ldk, const void* v,
                     DType v_dtype, int64_t ldv, int64_t hk, int64_t head_dim,
-                    const AttentionMetadata& meta, void* k_cache, void* v_cache,
-                    DType cache_dtype, int64_t num_blocks, int64_t block_size) {
+                    const AttentionMetadata& meta, void* k_cache, void* v_cache, DType cache_dtype,
+                    int64_t num_blocks, int64_t block_size) {
   int64_t num_slots = num_blocks * block_size, width = hk * head_dim;
   const std::vector<int32_t>& slots = meta.slot_mapping_host;
   for (int64_t t = 0; t < meta.num_tokens; ++t) {
@@ -177,7 +185,7 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
                       const AttentionMetadata& meta, float scale, int32_t sliding_window,
                       float logit_softcap, const float* alibi_slopes, void* out, DType out_dtype,
                       int64_t ldo) {
-  AttnShape a{hq, hk, hq / hk, head_dim, block_size, scale, logit_softcap, sliding_window,
+  AttnShape a{hq,          hk, hq / hk, head_dim, block_size, scale, logit_softcap, sliding_window,
               alibi_slopes};
   std::vector<Item> items;
   int64_t work = 0;

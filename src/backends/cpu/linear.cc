@@ -18,7 +18,7 @@ namespace {
 using internal::LoadRow;
 using internal::StoreRow;
 
-constexpr int64_t kSmallM = 8;  // half weights: at most this many rows use the dot kernel
+constexpr int64_t kSmallM = 8;            // half weights: at most this many rows use the dot kernel
 constexpr int64_t kBlockBytes = 1 << 20;  // f32 weight block (per thread) for the sgemm path
 
 // OpenBLAS runs single-threaded inside our OpenMP threads: mixing its pthread pool with
@@ -41,8 +41,8 @@ void SliceGemm(const float* x32, int64_t ldx, const void* w, DType wt, int64_t j
       wb = buf;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(r),
-                static_cast<int>(k), 1.f, x32, static_cast<int>(ldx), wb, static_cast<int>(k),
-                0.f, y32 + j0 + b, static_cast<int>(ldy));
+                static_cast<int>(k), 1.f, x32, static_cast<int>(ldx), wb, static_cast<int>(k), 0.f,
+                y32 + j0 + b, static_cast<int>(ldy));
   }
 }
 
