@@ -8,6 +8,7 @@
 
 #include "base/file.h"
 #include "model/pt_checkpoint_test_util.h"
+#include "model/safetensors.h"
 
 namespace pagellm {
 namespace {
@@ -136,9 +137,49 @@ TEST(PtCheckpointTest, PickleSubset) {
   EXPECT_EQ(t->root->items[1]->f, 1.5);
 }
 
-TEST(PtCheckpointTest, CommittedTorchFixture) {
+TEST(PtCheckpointTest, OpenCheckpointFallsBackToShardedBin) {
+  fs::path dir = fs::temp_directory_path() / ("pt_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  CHECK_OK(WriteStringToFile((dir / "pytorch_model-00001-of-00002.bin").string(), MakePtArchive({{"a", {1, 2}}})));
+  CHECK_OK(WriteStringToFile((dir / "pytorch_model-00002-of-00002.bin").string(), MakePtArchive({{"b", {3}}})));
+  CHECK_OK(WriteStringToFile((dir / "pytorch_model.bin.index.json").string(),
+      R"({"weight_map":{"a":"pytorch_model-00001-of-00002.bin","b":"pytorch_model-00002-of-00002.bin"}})"));
+  auto src = OpenCheckpoint(dir.string(), LoadFormat::kAuto);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  EXPECT_EQ((*src)->Get("b")->ToFloatVector(), std::vector<float>{3});
+  EXPECT_EQ(OpenCheckpoint(dir.string(), LoadFormat::kSafetensors).status().code(), StatusCode::kNotFound);
+  // With safetensors present, auto prefers them and pt still reads the .bin files.
+  CHECK_OK(WriteSafetensors((dir / "model.safetensors").string(), {{"c", Tensor::FromVector({5}, Shape{1})}}));
+  EXPECT_TRUE((*OpenCheckpoint(dir.string(), LoadFormat::kAuto))->Has("c"));
+  EXPECT_TRUE((*OpenCheckpoint(dir.string(), LoadFormat::kPt))->Has("a"));
+  fs::remove_all(dir);
+}
+
+std::string TestData(const std::string& rel) {
   const char* data = std::getenv("PAGELLM_TEST_DATA");
-  std::string path = JoinPath(data ? data : "tests/data", "pt/tiny_state_dict.bin");
+  return JoinPath(data ? data : PAGELLM_SOURCE_DIR "/tests/data", rel);
+}
+
+// Written by CPython's own pickler in torch.save's shape (tools/fixtures/make_cpython_pickle_fixture.py):
+// memo puts/gets, shared storages, Python zipfile's unaligned stored entries.
+TEST(PtCheckpointTest, CPythonPickledFixture) {
+  auto c = PtCheckpoint::Open(TestData("pt/cpython_state_dict.bin"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->Names(), (std::vector<std::string>{"a", "a_t", "b", "n"}));  // "step" skipped
+  EXPECT_EQ((*c)->Get("a")->ToFloatVector(), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ((*c)->Get("a_t")->ToFloatVector(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  auto b = (*c)->Get("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->dtype(), DType::kF16);
+  EXPECT_EQ(b->ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
+  auto n = (*c)->Get("n");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->data<int64_t>()[0], 7);
+  EXPECT_EQ(n->data<int64_t>()[1], -8);
+}
+
+TEST(PtCheckpointTest, CommittedTorchFixture) {
+  std::string path = TestData("pt/tiny_state_dict.bin");
   if (!FileExists(path)) GTEST_SKIP() << path << " not generated (tools/fixtures/make_pt_fixture.py)";
   auto c = PtCheckpoint::Open(path);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
