@@ -67,6 +67,29 @@ TEST(PtCheckpointTest, SharedStridedDeflatedZip64) {
   EXPECT_EQ((*c)->Get("h")->ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
 }
 
+// torch writes dtypes newer than the typed storages (float8, uint16, ...) with
+// _rebuild_tensor_v3 over an UntypedStorage whose size counts bytes.
+TEST(PtCheckpointTest, RebuildTensorV3Float8) {
+  PickleWriter p;
+  p.Global("collections", "OrderedDict").Op(')').Op('R').Op('(');
+  p.Str("q").Global("torch._utils", "_rebuild_tensor_v3").Op('(').Op('(').Str("storage");
+  p.Global("torch.storage", "UntypedStorage").Str("0").Str("cpu").Int(6).Op('t').Op('Q');
+  p.Int(2).IntTuple({2, 2}).IntTuple({2, 1}).Op('\x89').Global("collections", "OrderedDict").Op(')').Op('R');
+  p.Global("torch", "float8_e4m3fn").Op('t').Op('R');
+  p.Op('u');
+  ZipWriter z;
+  z.Add("archive/data.pkl", p.Finish());
+  z.Add("archive/data/0", std::string("\x00\x01\x38\x40\xb8\xc0", 6));
+  auto c = FromBytes(z.Finish());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto q = (*c)->Get("q");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->dtype(), DType::kFP8E4M3);
+  EXPECT_EQ(q->shape(), (Shape{2, 2}));
+  EXPECT_EQ(static_cast<const uint8_t*>(q->data())[0], 0x38);  // starts at byte offset 2
+  EXPECT_EQ(static_cast<const uint8_t*>(q->data())[3], 0xc0);
+}
+
 TEST(PtCheckpointTest, UnknownGlobalIsRefused) {
   PickleWriter p;
   p.Global("os", "system").Str("echo hi").Op('\x85').Op('R');
@@ -184,7 +207,7 @@ TEST(PtCheckpointTest, CommittedTorchFixture) {
   auto c = PtCheckpoint::Open(path);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   // make_pt_fixture.py: w = arange(6).reshape(2,3) float32, h = [1.5,-2] bf16, t = w.t() (saved
-  // as a view of w's storage), i = [7, -8] int64.
+  // as a view of w's storage), i = [7, -8] int64, f8 = [1, -2] float8_e4m3fn.
   EXPECT_EQ((*c)->Get("w")->ToFloatVector(), (std::vector<float>{0, 1, 2, 3, 4, 5}));
   EXPECT_EQ((*c)->Get("h")->ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
   EXPECT_EQ((*c)->Get("t")->ToFloatVector(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
@@ -192,6 +215,11 @@ TEST(PtCheckpointTest, CommittedTorchFixture) {
   ASSERT_TRUE(i.ok());
   EXPECT_EQ(i->dtype(), DType::kI64);
   EXPECT_EQ(i->data<int64_t>()[1], -8);
+  auto f8 = (*c)->Get("f8");
+  ASSERT_TRUE(f8.ok()) << f8.status().ToString();
+  EXPECT_EQ(f8->dtype(), DType::kFP8E4M3);
+  EXPECT_EQ(static_cast<const uint8_t*>(f8->data())[0], 0x38);
+  EXPECT_EQ(static_cast<const uint8_t*>(f8->data())[1], 0xc0);
 }
 
 }  // namespace
