@@ -58,6 +58,7 @@ TEST(ConfigTest, DefaultsAndAliases) {
   EXPECT_FALSE(c.tie_word_embeddings);
   EXPECT_EQ(c.eos_token_ids, std::vector<int64_t>{2});
   EXPECT_EQ(c.torch_dtype, DType::kF16);
+  EXPECT_EQ(Parse(R"({"bos_token_id":[5,6]})").bos_token_id, 5);
   ModelConfig g = Parse(R"({"model_type": "gpt2", "n_embd": 32, "n_head": 2, "n_layer": 3, "n_positions": 64,
                             "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5})");
   EXPECT_EQ(g.hidden_size, 32);
