@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -160,6 +161,26 @@ StatusOr<GenerationConfig> LoadGenerationConfig(const std::string& model_dir) {
   if (!FileExists(path)) return GenerationConfig{};
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   return ParseGenerationConfig(text, path);
+}
+
+int64_t DerivedMaxModelLen(const ModelConfig& c) {
+  static const char* const kKeys[] = {"max_position_embeddings", "n_positions", "max_seq_len",
+                                      "seq_length", "model_max_length", "max_sequence_length",
+                                      "max_seq_length", "seq_len"};
+  const nlohmann::json& j = TextSection(c.raw);
+  int64_t len = -1;
+  for (const char* k : kKeys) {
+    int64_t v;
+    auto it = j.find(k);
+    if (it != j.end() && config_internal::JsonToInt(*it, &v) && v > 0) len = len < 0 ? v : std::min(len, v);
+  }
+  if (len < 0) len = c.max_position_embeddings > 0 ? c.max_position_embeddings : 2048;
+  const RopeScaling& s = c.rope_scaling;
+  if (s.type == "linear" || s.type == "dynamic" || s.type == "yarn") {
+    if (s.type == "yarn" && s.original_max_position_embeddings > 0) len = s.original_max_position_embeddings;
+    len = static_cast<int64_t>(static_cast<double>(len) * s.factor);
+  }
+  return len;
 }
 
 int64_t ModelConfig::GetInt(const std::string& key, int64_t def) const {

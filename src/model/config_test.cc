@@ -101,6 +101,18 @@ TEST(ConfigTest, RopeScalingKinds) {
   EXPECT_EQ(q.rope_scaling.type, "none");
 }
 
+TEST(ConfigTest, DerivedMaxModelLen) {
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":4096})")), 4096);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({})")), 2048);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":4096,"seq_length":2048})")), 2048);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":32768,"rope_scaling":
+      {"type":"yarn","factor":4.0,"original_max_position_embeddings":32768}})")), 131072);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":2048,"rope_scaling":
+      {"type":"linear","factor":2.0}})")), 4096);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":131072,"rope_scaling":
+      {"rope_type":"llama3","factor":8.0,"original_max_position_embeddings":8192}})")), 131072);
+}
+
 TEST(ConfigTest, BadInputsNameFileAndKey) {
   struct Case { const char* text; StatusCode code; const char* needle; };
   const Case cases[] = {
