@@ -53,7 +53,7 @@ std::optional<SlotAllocation> KVCacheManager::AllocateSlots(
   for (int32_t b : new_computed_blocks)
     if (pool_.ref_cnt(b) == 0) ++evictable;
   if (num_new_blocks + (cow ? 1 : 0) > pool_.num_free_blocks() - evictable) {
-    if (blocks.empty() && new_computed_blocks.empty()) req_to_blocks_.erase(request_id);
+    if (blocks.empty()) req_to_blocks_.erase(request_id);
     return std::nullopt;
   }
   SlotAllocation out;
