@@ -78,6 +78,24 @@ class Scheduler {
   Status FinishRequest(const std::string& request_id, FinishReason reason,
                        StopReason stop_reason = {});
 
+  // Beam search support (the engine drives sample/beam_search.h): between steps, makes
+  // new_request_id a running copy of running request src_request_id — same tokens, sharing
+  // every KV block by ref count (the partly filled last block is copied on first write).
+  // FailedPrecondition unless src is running with only its last sampled token uncomputed.
+  Status ForkRequest(const std::string& src_request_id, const std::string& new_request_id);
+  // Replaces the last output token (not yet computed) of a running request: a beam continues
+  // with the candidate beam search chose instead of the sampled one.
+  Status ReplaceLastOutputToken(const std::string& request_id, int32_t token);
+
+  // Counters for metrics / logging.
+  struct Stats {
+    int32_t num_running = 0, num_waiting = 0;
+    double kv_cache_usage = 0.0;  // fraction of blocks in use
+    int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // tokens
+    int64_t num_preemptions = 0;
+  };
+  Stats GetStats() const;
+
   int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
   // Running requests in scheduling order (metrics, tests).
   std::span<Request* const> running() const { return running_; }

@@ -363,5 +363,53 @@ TEST(SchedulerTest, AbortParallelParentAndFirstChild) {
   EXPECT_EQ(s->kv_cache_manager().num_free_blocks(), 64);
 }
 
+TEST(SchedulerTest, ForkAndReplaceTokenForBeamSearch) {
+  auto s = Make(64);
+  FakeModelRunner runner(64, 4, kVocab);
+  auto r = Req("b0", 6, 20);
+  ASSERT_TRUE(s->AddRequest(r).ok());
+  EXPECT_EQ(s->ForkRequest("b0", "x").code(), StatusCode::kFailedPrecondition);  // waiting
+  std::map<std::string, std::vector<int32_t>> got;
+  auto step = [&](SchedulerOutput* keep = nullptr) {
+    SchedulerOutput so = s->Schedule();
+    for (auto& o : s->Update(so, runner.Execute(so)))
+      got[o.request_id].insert(got[o.request_id].end(), o.new_token_ids.begin(),
+                               o.new_token_ids.end());
+    if (keep) *keep = so;
+  };
+  step();
+  ASSERT_TRUE(s->ForkRequest("b0", "b1").ok());
+  EXPECT_EQ(s->ForkRequest("b0", "b1").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s->ForkRequest("nope", "b2").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(s->ReplaceLastOutputToken("b1", 777).ok());
+  got["b1"] = {777};
+  SchedulerOutput so;
+  step(&so);
+  EXPECT_EQ(so.block_copies.size(), 1u);  // the shared partly filled block 1
+  ASSERT_EQ(so.scheduled_new_reqs.size(), 1u);
+  EXPECT_EQ(so.scheduled_new_reqs[0].req_id, "b1");
+  for (int i = 0; i < 5; ++i) step();
+  EXPECT_EQ(runner.kv_mismatches(), 0);
+  EXPECT_EQ(runner.sync_errors(), 0);
+  for (const char* id : {"b0", "b1"}) {
+    std::vector<int32_t> ctx = r.prompt_token_ids;
+    ctx.push_back(got[id][0]);
+    for (size_t k = 1; k < got[id].size(); ++k) {
+      EXPECT_EQ(got[id][k], FakeModelRunner::NextToken(ctx, 0, kVocab)) << id << " " << k;
+      ctx.push_back(got[id][k]);
+    }
+  }
+  // Only the last token is replaceable, and only before it is computed.
+  s->Schedule();
+  EXPECT_EQ(s->ReplaceLastOutputToken("b0", 1).code(), StatusCode::kFailedPrecondition);
+  std::vector<std::string> ids = {"b0", "b1"};
+  s->AbortRequests(ids);
+  EXPECT_EQ(s->kv_cache_manager().num_free_blocks(), 64);
+  EXPECT_TRUE(s->kv_cache_manager().CheckInvariants().ok());
+  auto stats = s->GetStats();
+  EXPECT_EQ(stats.num_running, 0);
+  EXPECT_EQ(stats.kv_cache_usage, 0.0);
+}
+
 }  // namespace
 }  // namespace pagellm
