@@ -305,6 +305,18 @@ TEST(SchedulerTest, PrefixHitAcrossRequests) {
   EXPECT_EQ(outs[0].num_cached_tokens, 8);
 }
 
+TEST(SchedulerTest, PromptLogprobsSkipPrefixCacheReads) {
+  auto s = Make(32);
+  FakeModelRunner runner(32, 4, kVocab);
+  ASSERT_TRUE(s->AddRequest(Req("a", 10, 2)).ok());
+  RunAll(*s, runner);
+  auto b = Req("b", 10, 2);
+  b.sampling_params.prompt_logprobs = 1;
+  ASSERT_TRUE(s->AddRequest(b).ok());
+  SchedulerOutput so = s->Schedule();
+  EXPECT_EQ(so.num_scheduled_tokens["b"], 10);
+}
+
 TEST(SchedulerTest, ParallelSamplingForksPromptBlocksWithCopyOnWrite) {
   for (bool caching : {true, false}) {
     auto s = Make(64, {}, 4, caching);
