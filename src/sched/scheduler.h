@@ -2,6 +2,7 @@
 //
 // One engine step:  out = Schedule();  runner.Execute(out) → ModelRunnerOutput;
 //                   outputs = Update(out, runner_output).
+// REQUIRES: Update() for a step before the next Schedule() (no asynchronous scheduling yet).
 // Schedule() serves running requests first (decodes and ongoing chunked prefills), then waiting
 // ones; prefill chunks and decodes share one step. When the KV pool runs out it preempts the
 // newest running request (FCFS: the last admitted; priority: the largest (priority, arrival))
@@ -72,7 +73,8 @@ class Scheduler {
                                        const ModelRunnerOutput& runner_output);
 
   // Aborts requests wherever they are (waiting, running, awaiting fork); a parent id of an
-  // n > 1 request aborts all its children. Unknown ids are ignored.
+  // n > 1 request aborts all its children. Unknown ids are ignored. Produces no
+  // EngineCoreOutput (the caller knows); the ids reach the runner in finished_req_ids.
   void AbortRequests(std::span<const std::string> request_ids);
   // Finishes a request from outside (stop strings). NotFound for unknown or finished ids.
   Status FinishRequest(const std::string& request_id, FinishReason reason,
@@ -123,7 +125,7 @@ class Scheduler {
   int32_t NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const;
   Request* PickVictim() const;
   void Preempt(Request* r, Step& step);
-  bool CheckStop(Request* r) const;
+  bool CheckStop(Request* r) const;  // sets r->status / stop_reason when it stops
   void FinishAndFree(Request* r, RequestStatus status);
   void PromoteForkChildren(Request* first);
 
