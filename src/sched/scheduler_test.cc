@@ -65,6 +65,8 @@ TEST(SchedulerTest, PrefillThenDecodeToMaxTokens) {
   SchedulerOutput so;
   auto o1 = StepWith(*s, 7, &so);
   ASSERT_EQ(so.scheduled_new_reqs.size(), 1u);
+  EXPECT_EQ(SchedulerOutputSummary(so),
+            "new 1 (+6 tok) cached 0 total 6 tok preempted 0 finished 0 copies 0");
   EXPECT_EQ(so.scheduled_new_reqs[0].block_ids.size(), 2u);
   EXPECT_EQ(so.num_scheduled_tokens["a"], 6);
   ASSERT_EQ(o1.size(), 1u);
