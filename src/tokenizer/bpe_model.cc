@@ -21,9 +21,9 @@ void Vocab::Add(std::string token, int32_t id) {
     tokens_.resize(id + 1);
     present_.resize(id + 1, false);
   }
-  tokens_[id] = token;
   present_[id] = true;
-  map_[std::move(token)] = id;
+  tokens_[id] = token;
+  map_.insert_or_assign(std::move(token), id);
 }
 
 StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(

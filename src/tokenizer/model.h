@@ -27,6 +27,11 @@ using TokenMap = std::unordered_map<std::string, int32_t, StringHash, std::equal
 class Vocab {
  public:
   void Add(std::string token, int32_t id);
+  void Reserve(size_t n) {
+    map_.reserve(n);
+    tokens_.reserve(n);
+    present_.reserve(n);
+  }
   std::optional<int32_t> Find(std::string_view token) const {
     auto it = map_.find(token);
     if (it == map_.end()) return std::nullopt;

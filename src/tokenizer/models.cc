@@ -14,6 +14,7 @@ namespace {
 StatusOr<Vocab> ParseVocabObject(const json& v) {
   if (!v.is_object()) return InvalidArgumentError("model 'vocab' must be an object");
   Vocab vocab;
+  vocab.Reserve(v.size());
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
         it.value().get<int64_t>() > (1 << 26)) {

@@ -59,9 +59,9 @@ class SentencePieceBackend : public TokenizerBackend {
       if (run.empty()) return;
       std::string text;
       if (!sp_.Decode(run, &text).ok()) text.clear();
-      // SentencePiece drops the leading space of a run; only the very start of the output
-      // loses it in the tokenizer.json decoder.
-      if (!out.empty() && sp_.IdToPiece(run[0]).rfind(kSpaceSymbol, 0) == 0) out += ' ';
+      // SentencePiece drops the dummy-prefix space of every run; restore it and strip one
+      // space from the very start of the output instead (what the tokenizer.json decoder does).
+      if (sp_.IdToPiece(run[0]).rfind(kSpaceSymbol, 0) == 0) out += ' ';
       out += text;
       run.clear();
     };
@@ -75,6 +75,7 @@ class SentencePieceBackend : public TokenizerBackend {
       }
     }
     flush();
+    if (!out.empty() && out[0] == ' ') out.erase(0, 1);
     return Utf8Lossy(out);
   }
 
