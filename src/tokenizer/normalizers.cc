@@ -18,6 +18,16 @@ Status NormalizeUnicode(UnicodeForm form, std::string* s) {
   bool ascii = true;
   for (unsigned char c : *s) ascii &= c < 0x80;
   if (ascii) return OkStatus();  // every form leaves ASCII unchanged
+  if (form == UnicodeForm::kNfc) {
+    // Text below U+0300 (no combining marks, no Hangul) is already in NFC.
+    bool low = true;
+    for (size_t i = 0; i < s->size() && low;) {
+      char32_t c;
+      i += DecodeUtf8(*s, i, &c);
+      low = c < 0x300;
+    }
+    if (low) return OkStatus();
+  }
   int opts = UTF8PROC_STABLE;
   switch (form) {
     case UnicodeForm::kNfc: opts |= UTF8PROC_COMPOSE; break;

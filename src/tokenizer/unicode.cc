@@ -167,10 +167,11 @@ bool IsChineseChar(char32_t c) {
 namespace {
 struct ByteTables {
   std::array<std::string, 256> to_unicode;
-  std::unordered_map<char32_t, int> to_byte;
+  std::array<int16_t, 512> to_byte;  // every mapped code point is below U+0200
   ByteTables() {
     // Printable Latin-1 bytes map to themselves; the rest to U+0100 upwards in byte order.
     int n = 0;
+    to_byte.fill(-1);
     for (int b = 0; b < 256; ++b) {
       bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
       char32_t cp = printable ? b : 256 + n++;
@@ -188,9 +189,7 @@ const ByteTables& Tables() {
 const std::string& ByteToUnicode(uint8_t b) { return Tables().to_unicode[b]; }
 
 int UnicodeToByte(char32_t cp) {
-  const auto& m = Tables().to_byte;
-  auto it = m.find(cp);
-  return it == m.end() ? -1 : it->second;
+  return cp < 512 ? Tables().to_byte[cp] : -1;
 }
 
 }  // namespace pagellm::tokenizer
