@@ -12,12 +12,12 @@ namespace {
 using testing::NpmTokenizerDir;
 using testing::ReadCorpus;
 
-std::unique_ptr<Tokenizer> LoadNpm(const std::string& name) {
+const Tokenizer* LoadNpm(const std::string& name) {
   std::string dir = NpmTokenizerDir(name);
   if (dir.empty()) return nullptr;
-  auto t = Tokenizer::Load(dir);
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return t.ok() ? std::move(t).value() : nullptr;
+  const Tokenizer* t = testing::CachedTokenizer(dir);
+  EXPECT_TRUE(t != nullptr) << name;
+  return t;
 }
 
 #define LOAD_OR_SKIP(var, name)                                                  \
