@@ -19,7 +19,7 @@ StatusOr<std::vector<AddedToken>> ParseAddedTokens(const json& j) {
     AddedToken t;
     ASSIGN_OR_RETURN(t.content, GetString(e, "content"));
     int64_t id = GetInt(e, "id", -1);
-    if (id < 0 || id > (1 << 26)) return InvalidArgumentError("added token without a valid id");
+    if (id < 0 || id > kMaxTokenId) return InvalidArgumentError("added token without a valid id");
     t.id = static_cast<int32_t>(id);
     t.special = GetBool(e, "special", false);
     t.normalized = GetBool(e, "normalized", !t.special);

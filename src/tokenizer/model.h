@@ -17,6 +17,10 @@
 
 namespace pagellm::tokenizer {
 
+// Largest token id accepted from files (real vocabularies stay far below; bounds memory use on
+// malformed input).
+inline constexpr int64_t kMaxTokenId = 1 << 21;
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }

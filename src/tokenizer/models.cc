@@ -17,7 +17,7 @@ StatusOr<Vocab> ParseVocabObject(const json& v) {
   vocab.Reserve(v.size());
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() > (1 << 26)) {
+        it.value().get<int64_t>() > kMaxTokenId) {
       return InvalidArgumentError("vocab entry '" + it.key() + "' has a bad id");
     }
     vocab.Add(it.key(), static_cast<int32_t>(it.value().get<int64_t>()));
