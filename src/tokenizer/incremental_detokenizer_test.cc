@@ -49,6 +49,20 @@ TEST(IncrementalDetokenizerTest, DeltasEqualOneShotDecodeOnCorpus) {
   }
 }
 
+TEST(IncrementalDetokenizerTest, SpacesBetweenSpecialTokens) {
+  const Tokenizer* tok = testing::CachedTokenizer(testing::NpmTokenizerDir("qwen3"));
+  if (!tok) GTEST_SKIP() << "qwen3 not fetched";
+  auto ids = tok->Encode("<|im_start|>user\nHi<|im_end|>", false);
+  ASSERT_TRUE(ids.ok());
+  DecodeOptions o;
+  o.spaces_between_special_tokens = true;
+  EXPECT_EQ(tok->Decode(*ids, o), "<|im_start|> user\nHi <|im_end|>");
+  o.skip_special_tokens = true;
+  EXPECT_EQ(tok->Decode(*ids, o), "user\nHi");
+  IncrementalDetokenizer d(*tok, o);
+  EXPECT_EQ(d.Step(*ids) + d.Flush(), tok->Decode(*ids, o));
+}
+
 TEST(IncrementalDetokenizerTest, HoldsBackPartialCharacters) {
   const Tokenizer* tok = testing::CachedTokenizer(testing::NpmTokenizerDir("llama3"));
   if (!tok) GTEST_SKIP() << "llama3 not fetched";

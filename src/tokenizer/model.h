@@ -61,8 +61,11 @@ class Model {
   virtual const Vocab& vocab() const = 0;
 };
 
-// BPE, Unigram or WordPiece from the "model" JSON object.
-StatusOr<std::unique_ptr<Model>> ParseModel(const nlohmann::json& j);
+struct ModelTables;
+
+// BPE, Unigram or WordPiece from the "model" JSON object. `tables` (may be null) holds the
+// vocab/merges captured by ParseTokenizerJson when the DOM has null there.
+StatusOr<std::unique_ptr<Model>> ParseModel(const nlohmann::json& j, ModelTables* tables = nullptr);
 
 // BPE from GPT-2 style files: vocab.json text and merges.txt text.
 StatusOr<std::unique_ptr<Model>> MakeBpeFromFiles(std::string_view vocab_json,
