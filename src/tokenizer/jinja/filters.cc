@@ -194,6 +194,7 @@ StatusOr<Value> Round(Interpreter&, const Value& v, CallArgs& a) {
     return Value(r / scale);
   }
   if (method != "common") return InvalidArgumentError("method must be common, ceil or floor");
+  if (!v.is_float()) return Value(v.as_int());  // Python round(int, n) stays an int
   // printf rounds the exact binary value half-to-even, like Python's round().
   char buf[512];
   std::snprintf(buf, sizeof(buf), "%.*f", static_cast<int>(precision), x);

@@ -272,7 +272,7 @@ StatusOr<Value> Interpreter::CallMacro(const Node& macro, CallArgs& args, const 
     else if (k == "caller") scope.vars["caller"] = v;
     else kwargs.dict().Set(k, v);
   }
-  scope.vars["varargs"] = Value::MakeList(std::move(varargs));
+  scope.vars["varargs"] = Value::MakeList(std::move(varargs), /*is_tuple=*/true);
   scope.vars["kwargs"] = kwargs;
   scopes_.push_back(std::move(scope));
   Status st;

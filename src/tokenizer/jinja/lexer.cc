@@ -13,7 +13,8 @@ bool IsWs(char c) {
 }
 
 // Python's unicode-escape decoding of a string literal body (jinja2 does the same).
-std::string Unescape(std::string_view s) {
+// Returns false for escapes Python rejects (\N{...} names are not supported either).
+bool Unescape(std::string_view s, std::string* result) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
@@ -47,9 +48,10 @@ std::string Unescape(std::string_view s) {
       case 'r': out.push_back('\r'); break;
       case 't': out.push_back('\t'); break;
       case 'v': out.push_back('\v'); break;
-      case 'x': if (!hex(2)) out += "\\x"; break;
-      case 'u': if (!hex(4)) out += "\\u"; break;
-      case 'U': if (!hex(8)) out += "\\U"; break;
+      case 'x': if (!hex(2)) return false; break;
+      case 'u': if (!hex(4)) return false; break;
+      case 'U': if (!hex(8)) return false; break;
+      case 'N': return false;
       default:
         if (e >= '0' && e <= '7') {
           int v = e - '0';
@@ -63,7 +65,8 @@ std::string Unescape(std::string_view s) {
         }
     }
   }
-  return out;
+  *result = std::move(out);
+  return true;
 }
 
 class Lexer {
@@ -289,7 +292,11 @@ class Lexer {
     while (pos_ < src_.size() && src_[pos_] != q) pos_ += src_[pos_] == '\\' ? 2 : 1;
     if (pos_ >= src_.size()) return Error(at, "unexpected end of string");
     ++pos_;
-    Emit(TokenType::kString, Unescape(std::string_view(src_).substr(at + 1, pos_ - at - 2)), at);
+    std::string value;
+    if (!Unescape(std::string_view(src_).substr(at + 1, pos_ - at - 2), &value)) {
+      return Error(at, "malformed escape sequence in string");
+    }
+    Emit(TokenType::kString, std::move(value), at);
     return OkStatus();
   }
 
