@@ -24,9 +24,11 @@ StatusOr<std::string> ChatTemplate::Render(const nlohmann::ordered_json& context
 
 StatusOr<std::string> ChatTemplate::Render(const nlohmann::ordered_json& context,
                                            const RenderLimits& limits) const {
-  if (!context.is_object()) return InvalidArgumentError("chat template context must be an object");
+  if (!context.is_object() && !context.is_null()) {
+    return InvalidArgumentError("chat template context must be a JSON object");
+  }
   Interpreter interp(limits);
-  for (auto it = context.begin(); it != context.end(); ++it) {
+  for (auto it = context.begin(); context.is_object() && it != context.end(); ++it) {
     interp.SetRoot(it.key(), Value::FromJson(it.value()));
   }
   std::string out;
