@@ -208,7 +208,8 @@ class Lexer {
       if (pos_ >= src_.size()) return Error(start, "unexpected end of template, tag not closed");
       char c = src_[pos_];
       if (depth == 0) {
-        char mod = (c == '-' || c == '+') ? c : 0;
+        // Block ends take "-" or "+", variable ends only "-" (jinja2's rules).
+        char mod = (c == '-' || (c == '+' && close == '%')) ? c : 0;
         size_t p = pos_ + (mod ? 1 : 0);
         if (p + 1 < src_.size() && src_[p] == close && src_[p + 1] == '}') {
           Emit(close == '}' ? TokenType::kVarEnd : TokenType::kBlockEnd, "", pos_);

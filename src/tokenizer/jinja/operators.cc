@@ -199,8 +199,11 @@ StatusOr<bool> Contains(const Value& container, const Value& item) {
         if (ValuesEqual(v, item)) return true;
       }
       return false;
-    case Value::Kind::kDict:
+    case Value::Kind::kDict: {
+      auto hashable = HashKey(item);
+      if (!hashable.ok()) return hashable.status();
       return container.dict().Find(item) != nullptr;
+    }
     default:
       return InvalidArgumentError("argument of type '" + container.TypeName() +
                                   "' is not iterable");
