@@ -245,6 +245,8 @@ const FilterTable& Table() {
 
 }  // namespace
 
+bool HasFilter(const std::string& name) { return Table().count(name) != 0; }
+
 StatusOr<Value> CallFilter(Interpreter& in, const std::string& name, const Value& v,
                            CallArgs& args) {
   const FilterTable& t = Table();

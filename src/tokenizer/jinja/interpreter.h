@@ -104,6 +104,7 @@ StatusOr<Value> CallFilter(Interpreter& in, const std::string& name, const Value
 StatusOr<bool> CallTest(Interpreter& in, const std::string& name, const Value& v,
                         CallArgs& args);
 bool HasTest(const std::string& name);
+bool HasFilter(const std::string& name);
 
 // Binds call arguments by position or keyword (Python semantics, minus strictness).
 const Value* FindArg(const CallArgs& args, size_t pos, const char* name);
