@@ -62,7 +62,8 @@ StatusOr<ExprPtr> Parser::ParseExpression(bool with_condexpr) {
   DepthGuard guard{&depth_};
   ASSIGN_OR_RETURN(ExprPtr node, ParseOr());
   if (!with_condexpr) return node;
-  while (IsName("if")) {
+  for (int chain = 0; IsName("if");) {
+    if (++chain > kMaxDepth) return Error("expression too long");
     Next();
     auto cond = MakeExpr(Expr::Kind::kCondExpr);
     ASSIGN_OR_RETURN(ExprPtr test, ParseOr());
@@ -105,7 +106,8 @@ StatusOr<ExprPtr> Parser::ParseTuple(bool with_condexpr, bool explicit_parens) {
 
 StatusOr<ExprPtr> Parser::ParseOr() {
   ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
-  while (IsName("or")) {
+  for (int chain = 0; IsName("or");) {
+    if (++chain > kMaxDepth) return Error("expression too long");
     Next();
     auto e = MakeExpr(Expr::Kind::kOr);
     ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
@@ -118,7 +120,8 @@ StatusOr<ExprPtr> Parser::ParseOr() {
 
 StatusOr<ExprPtr> Parser::ParseAnd() {
   ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
-  while (IsName("and")) {
+  for (int chain = 0; IsName("and");) {
+    if (++chain > kMaxDepth) return Error("expression too long");
     Next();
     auto e = MakeExpr(Expr::Kind::kAnd);
     ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
@@ -174,7 +177,8 @@ StatusOr<ExprPtr> Parser::ParseCompare() {
 #define PAGELLM_JINJA_BINARY_LEVEL(Func, Operand, Cond)                \
   StatusOr<ExprPtr> Parser::Func() {                                 \
     ASSIGN_OR_RETURN(ExprPtr left, Operand);                         \
-    while (Cur().type == TokenType::kOp && (Cond)) {                 \
+    for (int chain = 0; Cur().type == TokenType::kOp && (Cond);) {   \
+      if (++chain > kMaxDepth) return Error("expression too long");  \
       auto e = MakeExpr(Expr::Kind::kBinary);                        \
       e->name = Cur().value;                                         \
       Next();                                                        \
@@ -286,7 +290,9 @@ StatusOr<ExprPtr> Parser::ParseListOrDict(bool is_dict) {
 }
 
 StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
-  while (true) {
+  for (int chain = 0;; ++chain) {
+    // Each step nests the tree one level deeper; bound it like recursion.
+    if (chain > kMaxDepth) return Error("expression too long");
     if (IsOp(".")) {
       Next();
       if (Cur().type == TokenType::kName) {
@@ -378,7 +384,8 @@ Status Parser::ParseCallArgs(Expr* call) {
 }
 
 StatusOr<ExprPtr> Parser::ParseFilterExpr(ExprPtr node) {
-  while (true) {
+  for (int chain = 0;; ++chain) {
+    if (chain > kMaxDepth) return Error("expression too long");
     if (IsOp("|")) {
       ASSIGN_OR_RETURN(node, ParseFilter(std::move(node)));
     } else if (IsName("is")) {

@@ -152,6 +152,9 @@ TEST(ChatTemplate, LimitsStopHostileTemplates) {
 
   std::string deep(5000, '(');
   EXPECT_FALSE(ChatTemplate::Parse("{{ " + deep + " }}").ok());
+  std::string chain;
+  for (int i = 0; i < 5000; ++i) chain += "1 + ";
+  EXPECT_FALSE(ChatTemplate::Parse("{{ " + chain + "1 }}").ok());
   std::string nested;
   for (int i = 0; i < 1000; ++i) nested += "{% if true %}";
   EXPECT_FALSE(ChatTemplate::Parse(nested).ok());
