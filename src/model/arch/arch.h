@@ -1,0 +1,18 @@
+// Architecture builders: each maps a ModelConfig onto a DecoderSpec + HF weight-name table.
+// Listed in exactly one place, model/registry.cc.
+#pragma once
+
+#include "base/status.h"
+#include "model/config.h"
+#include "model/decoder_spec.h"
+
+namespace pagellm::arch {
+
+StatusOr<ArchSpec> Llama(const ModelConfig& config);    // LlamaForCausalLM (Llama 1/2/3/3.x)
+StatusOr<ArchSpec> Mistral(const ModelConfig& config);  // MistralForCausalLM
+StatusOr<ArchSpec> Qwen2(const ModelConfig& config);    // Qwen2ForCausalLM
+
+// The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
+StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
+
+}  // namespace pagellm::arch

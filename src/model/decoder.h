@@ -1,0 +1,52 @@
+// Decoder: the generic decoder-only transformer driven by a DecoderSpec. Every supported
+// architecture is an instance of it with a different spec and weight-name table.
+#pragma once
+
+#include <memory>
+
+#include "model/decoder_spec.h"
+#include "model/decoder_weights.h"
+#include "model/model.h"
+
+namespace pagellm {
+
+class Decoder : public Model {
+ public:
+  // Loads the weights named by arch.names from `source` (kept alive by the Decoder).
+  static StatusOr<std::unique_ptr<Decoder>> Create(const ModelConfig& config, const ArchSpec& arch,
+                                                   std::shared_ptr<const WeightSource> source,
+                                                   DType dtype, Device device);
+
+  StatusOr<Tensor> Forward(const ExecCtx& ctx, const Tensor& token_ids,
+                           const AttentionMetadata& meta, KVCache& cache,
+                           const Tensor* logits_rows) override;
+
+  const ModelConfig& config() const override { return config_; }
+  KVCacheSpec kv_cache_spec() const override;
+  int64_t vocab_size() const override { return spec_.vocab_size; }
+  int64_t max_model_len() const override { return spec_.max_position_embeddings; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return device_; }
+  const DecoderSpec& spec() const { return spec_; }
+
+ private:
+  Decoder() = default;
+  Status CheckInputs(const Tensor& token_ids, const AttentionMetadata& meta,
+                     const KVCache& cache) const;
+  Status Embed(const ExecCtx& ctx, const Tensor& token_ids, const AttentionMetadata& meta,
+               Tensor& hidden) const;
+  StatusOr<Tensor> Logits(const ExecCtx& ctx, const Tensor& normed,
+                          const Tensor* logits_rows) const;
+
+  ModelConfig config_;
+  DecoderSpec spec_;
+  DecoderWeights weights_;
+  Tensor rope_cos_sin_;  // [rope_rows_, rot_dim] f32 on device_, rotary models only
+  int64_t rope_rows_ = 0;
+  Tensor alibi_slopes_;  // [Hq] f32 on device_, ALiBi models only
+  std::shared_ptr<const WeightSource> source_;
+  DType dtype_ = DType::kF32;
+  Device device_;
+};
+
+}  // namespace pagellm

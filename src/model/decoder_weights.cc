@@ -1,0 +1,215 @@
+#include "model/decoder_weights.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "ops/ops.h"
+
+namespace pagellm {
+namespace {
+
+// One destination tensor and the checkpoint tensors it is made of (concatenated by rows).
+struct Part {
+  std::string name;
+  Shape shape;
+};
+struct PlanItem {
+  Tensor* dest;
+  std::vector<Part> parts;
+  bool permute_qkv = false;
+};
+using Plan = std::vector<PlanItem>;
+
+std::string LayerName(const std::string& prefix, int64_t layer, const std::string& module) {
+  std::string p = prefix;
+  size_t at = p.find("{}");
+  if (at != std::string::npos) p.replace(at, 2, std::to_string(layer));
+  return p + module;
+}
+
+void AddNorm(Plan& plan, NormWeights& w, const std::string& module, const DecoderSpec& s,
+             int64_t dim) {
+  plan.push_back({&w.weight, {{module + ".weight", Shape{dim}}}});
+  if (s.norm.kind == NormKind::kLayerNorm && s.norm.has_bias)
+    plan.push_back({&w.bias, {{module + ".bias", Shape{dim}}}});
+}
+
+// A linear layer made of `modules` (rows concatenated) with `outs` rows each.
+void AddLinear(Plan& plan, LinearWeights& w, const std::vector<std::string>& modules,
+               const std::vector<int64_t>& outs, int64_t in, bool bias, bool permute = false) {
+  PlanItem wi{&w.weight, {}, permute}, bi{&w.bias, {}, permute};
+  for (size_t i = 0; i < modules.size(); ++i) {
+    wi.parts.push_back({modules[i] + ".weight", Shape{outs[i], in}});
+    bi.parts.push_back({modules[i] + ".bias", Shape{outs[i]}});
+  }
+  plan.push_back(std::move(wi));
+  if (bias) plan.push_back(std::move(bi));
+}
+
+void AddAttention(Plan& plan, LayerWeights& lw, const DecoderSpec& s, const WeightNames& n,
+                  int64_t i) {
+  auto L = [&](const std::string& m) { return LayerName(n.layer_prefix, i, m); };
+  const int64_t h = s.hidden_size, q = s.q_size(), kv = s.kv_size();
+  if (s.qkv_layout == QkvLayout::kSplit) {
+    AddLinear(plan, lw.qkv, {L(n.q_proj), L(n.k_proj), L(n.v_proj)}, {q, kv, kv}, h, s.qkv_bias);
+  } else {
+    AddLinear(plan, lw.qkv, {L(n.qkv_proj)}, {q + 2 * kv}, h, s.qkv_bias,
+              s.qkv_layout != QkvLayout::kFusedConcat);
+  }
+  AddLinear(plan, lw.o, {L(n.o_proj)}, {h}, q, s.o_bias);
+  if (s.qk_norm) {
+    AddNorm(plan, lw.q_norm, L(n.q_norm), s, s.head_dim);
+    AddNorm(plan, lw.k_norm, L(n.k_norm), s, s.head_dim);
+  }
+}
+
+void AddMlp(Plan& plan, LayerWeights& lw, const DecoderSpec& s, const WeightNames& n, int64_t i) {
+  auto L = [&](const std::string& m) { return LayerName(n.layer_prefix, i, m); };
+  const int64_t h = s.hidden_size, im = s.intermediate_size;
+  if (s.mlp == MlpKind::kGated && !n.gate_up_proj.empty()) {
+    AddLinear(plan, lw.gate_up, {L(n.gate_up_proj)}, {2 * im}, h, s.mlp_bias);
+  } else if (s.mlp == MlpKind::kGated) {
+    AddLinear(plan, lw.gate_up, {L(n.gate_proj), L(n.up_proj)}, {im, im}, h, s.mlp_bias);
+  } else {
+    AddLinear(plan, lw.gate_up, {L(n.up_proj)}, {im}, h, s.mlp_bias);
+  }
+  AddLinear(plan, lw.down, {L(n.down_proj)}, {h}, im, s.mlp_bias);
+}
+
+Plan MakePlan(DecoderWeights& w, const DecoderSpec& s, const WeightNames& n) {
+  Plan plan;
+  const int64_t h = s.hidden_size;
+  plan.push_back({&w.embed_tokens, {{n.embed_tokens + ".weight", Shape{s.vocab_size, h}}}});
+  if (s.position == PositionKind::kLearned) {
+    int64_t rows = s.max_position_embeddings + s.learned_position_offset;
+    plan.push_back({&w.embed_positions, {{n.embed_positions + ".weight", Shape{rows, h}}}});
+  }
+  w.layers.resize(static_cast<size_t>(s.num_layers));
+  for (int64_t i = 0; i < s.num_layers; ++i) {
+    LayerWeights& lw = w.layers[static_cast<size_t>(i)];
+    auto L = [&](const std::string& m) { return LayerName(n.layer_prefix, i, m); };
+    AddNorm(plan, lw.input_norm, L(n.input_norm), s, h);
+    if (!(s.parallel_residual && s.shared_input_norm))
+      AddNorm(plan, lw.post_attn_norm, L(n.post_attn_norm), s, h);
+    if (s.post_attn_output_norm) AddNorm(plan, lw.post_attn_output_norm, L(n.post_attn_output_norm), s, h);
+    if (s.post_mlp_output_norm) AddNorm(plan, lw.post_mlp_output_norm, L(n.post_mlp_output_norm), s, h);
+    AddAttention(plan, lw, s, n, i);
+    AddMlp(plan, lw, s, n, i);
+  }
+  if (s.final_norm) AddNorm(plan, w.final_norm, n.final_norm, s, h);
+  if (!s.tie_word_embeddings) AddLinear(plan, w.lm_head, {n.lm_head}, {s.vocab_size}, h, s.lm_head_bias);
+  return plan;
+}
+
+// Copies (and converts) a host tensor onto the target; zero-copy when nothing changes.
+StatusOr<Tensor> Place(const ExecCtx& ctx, const Tensor& host, DType dtype) {
+  Tensor t = host;
+  if (t.dtype() != dtype || !t.is_contiguous()) {
+    Tensor conv = Tensor::EmptyHost(host.shape(), dtype);
+    if (host.is_contiguous()) {
+      ConvertBuffer(host.data(), host.dtype(), conv.data(), dtype, host.numel());
+    } else {
+      std::vector<float> f = host.ToFloatVector();
+      ConvertBuffer(f.data(), DType::kF32, conv.data(), dtype, f.size());
+    }
+    t = conv;
+  }
+  if (ctx.device.is_cpu()) return t;
+  ASSIGN_OR_RETURN(Tensor dev, Tensor::Empty(t.shape(), dtype, ctx.device));
+  RETURN_IF_ERROR(ops::Copy(ctx, t, dev));
+  return dev;
+}
+
+StatusOr<Tensor> Fetch(const WeightSource& src, const Part& part) {
+  ASSIGN_OR_RETURN(Tensor t, src.Get(part.name));
+  if (!(t.shape() == part.shape))
+    return InvalidArgumentError(fmt::format("weight {}: shape {} in checkpoint, model expects {}",
+                                            part.name, t.shape().ToString(),
+                                            part.shape.ToString()));
+  if (!IsFloating(t.dtype()) || t.dtype() == DType::kFP8E4M3)
+    return UnimplementedError(fmt::format("weight {}: unsupported dtype {}", part.name,
+                                          DTypeName(t.dtype())));
+  return t;
+}
+
+// Concatenates parts by rows (in `dtype`), reordering rows through `order` when given.
+Tensor ConcatRows(const std::vector<Tensor>& parts, DType dtype, const std::vector<int64_t>* order) {
+  int64_t rows = 0;
+  const int64_t cols = parts[0].rank() == 2 ? parts[0].dim(1) : 1;
+  for (const Tensor& p : parts) rows += p.dim(0);
+  Shape shape = parts[0].rank() == 2 ? Shape{rows, cols} : Shape{rows};
+  Tensor out = Tensor::EmptyHost(shape, dtype);
+  std::vector<std::pair<const Tensor*, int64_t>> src_rows;  // (part, row) of each concat row
+  for (const Tensor& p : parts)
+    for (int64_t r = 0; r < p.dim(0); ++r) src_rows.push_back({&p, r});
+  const size_t esz = DTypeSize(dtype);
+  for (int64_t r = 0; r < rows; ++r) {
+    auto [p, pr] = src_rows[static_cast<size_t>(order ? (*order)[r] : r)];
+    char* dst = static_cast<char*>(out.data()) + r * cols * esz;
+    if (p->is_contiguous()) {
+      const char* row = static_cast<const char*>(p->data()) + pr * cols * DTypeSize(p->dtype());
+      ConvertBuffer(row, p->dtype(), dst, dtype, static_cast<size_t>(cols));
+    } else {
+      for (int64_t c = 0; c < cols; ++c) StoreFromFloat(dst, dtype, c, p->At(pr * cols + c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<int64_t> QkvRowOrder(const DecoderSpec& s) {
+  const int64_t d = s.head_dim, hq = s.num_heads, hk = s.num_kv_heads;
+  const int64_t q = s.q_size(), kv = s.kv_size();
+  std::vector<int64_t> order(static_cast<size_t>(q + 2 * kv));
+  for (int64_t r = 0; r < q + 2 * kv; ++r) order[r] = r;
+  if (s.qkv_layout == QkvLayout::kFusedPerHead) {
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t j = 0; j < 3; ++j)
+        for (int64_t i = 0; i < d; ++i) order[j * q + h * d + i] = (h * 3 + j) * d + i;
+  } else if (s.qkv_layout == QkvLayout::kFusedPerGroup) {
+    const int64_t qpk = hq / hk;
+    for (int64_t g = 0; g < hk; ++g)
+      for (int64_t j = 0; j < qpk + 2; ++j)
+        for (int64_t i = 0; i < d; ++i) {
+          int64_t dst = j < qpk ? (g * qpk + j) * d : (j == qpk ? q : q + kv) + g * d;
+          order[dst + i] = (g * (qpk + 2) + j) * d + i;
+        }
+  }
+  return order;
+}
+
+StatusOr<DecoderWeights> LoadDecoderWeights(const ExecCtx& ctx, const DecoderSpec& spec,
+                                            const WeightNames& names, const WeightSource& src,
+                                            DType dtype) {
+  DecoderWeights w;
+  Plan plan = MakePlan(w, spec, names);
+  const std::vector<int64_t> qkv_order = QkvRowOrder(spec);
+  for (const PlanItem& item : plan) {
+    std::vector<Tensor> parts;
+    for (const Part& p : item.parts) {
+      ASSIGN_OR_RETURN(Tensor t, Fetch(src, p));
+      parts.push_back(std::move(t));
+    }
+    if (parts.size() == 1 && !item.permute_qkv) {
+      ASSIGN_OR_RETURN(*item.dest, Place(ctx, parts[0], dtype));
+    } else {
+      Tensor host = ConcatRows(parts, dtype, item.permute_qkv ? &qkv_order : nullptr);
+      ASSIGN_OR_RETURN(*item.dest, Place(ctx, host, dtype));
+    }
+  }
+  if (spec.tie_word_embeddings) w.lm_head.weight = w.embed_tokens;
+  return w;
+}
+
+std::vector<TensorInfo> ExpectedTensors(const DecoderSpec& spec, const WeightNames& names,
+                                        DType dtype) {
+  DecoderWeights scratch;
+  std::vector<TensorInfo> out;
+  for (const PlanItem& item : MakePlan(scratch, spec, names))
+    for (const Part& p : item.parts) out.push_back({p.name, dtype, p.shape});
+  return out;
+}
+
+}  // namespace pagellm

@@ -1,0 +1,233 @@
+#include "model/testing/reference_decoder.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "base/check.h"
+
+namespace pagellm::testing {
+namespace {
+
+using Vec = std::vector<double>;
+
+struct Mat {
+  Vec data;
+  int64_t rows = 0, cols = 0;
+};
+
+std::string Layer(const WeightNames& n, int64_t i, const std::string& m) {
+  std::string p = n.layer_prefix;
+  p.replace(p.find("{}"), 2, std::to_string(i));
+  return p + m;
+}
+
+Mat Load(const WeightSource& src, const std::string& name) {
+  auto t = src.Get(name);
+  CHECK(t.ok()) << t.status().ToString();
+  std::vector<float> f = t->ToFloatVector();
+  Mat m{Vec(f.begin(), f.end()), t->dim(0), t->rank() == 2 ? t->dim(1) : 1};
+  return m;
+}
+
+Vec MatVec(const Mat& w, const Vec& x) {
+  CHECK_EQ(w.cols, static_cast<int64_t>(x.size()));
+  Vec y(static_cast<size_t>(w.rows), 0.0);
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t c = 0; c < w.cols; ++c) y[r] += w.data[r * w.cols + c] * x[c];
+  return y;
+}
+
+// Linear layer `module` (+ ".bias" when `bias`).
+Vec Linear(const WeightSource& src, const std::string& module, bool bias, const Vec& x) {
+  Vec y = MatVec(Load(src, module + ".weight"), x);
+  if (bias) {
+    Mat b = Load(src, module + ".bias");
+    for (size_t i = 0; i < y.size(); ++i) y[i] += b.data[i];
+  }
+  return y;
+}
+
+Vec Norm(const DecoderSpec& s, const WeightSource& src, const std::string& module, const Vec& x) {
+  Mat w = Load(src, module + ".weight");
+  const double n = static_cast<double>(x.size());
+  Vec y(x.size());
+  if (s.norm.kind == NormKind::kRmsNorm) {
+    double ss = 0;
+    for (double v : x) ss += v * v;
+    double inv = 1.0 / std::sqrt(ss / n + s.norm.eps);
+    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * (w.data[i] + s.norm.weight_offset);
+    return y;
+  }
+  double mean = 0, var = 0;
+  for (double v : x) mean += v / n;
+  for (double v : x) var += (v - mean) * (v - mean) / n;
+  Vec b = s.norm.has_bias ? Load(src, module + ".bias").data : Vec(x.size(), 0.0);
+  for (size_t i = 0; i < x.size(); ++i)
+    y[i] = (x[i] - mean) / std::sqrt(var + s.norm.eps) * w.data[i] + b[i];
+  return y;
+}
+
+Vec InvFreq(const DecoderSpec& s) {
+  const int64_t rot = s.rotary_dim();
+  Vec inv;
+  for (int64_t i = 0; i < rot; i += 2) inv.push_back(std::pow(s.rope_theta, -double(i) / rot));
+  const RopeScaling& r = s.rope_scaling;
+  for (double& f : inv) {
+    if (r.type == "linear") f /= r.factor;
+    if (r.type != "llama3") continue;
+    double orig = static_cast<double>(r.original_max_position_embeddings);
+    double wavelen = 2 * std::numbers::pi / f;
+    if (wavelen > orig / r.low_freq_factor) {
+      f /= r.factor;
+    } else if (wavelen >= orig / r.high_freq_factor) {
+      double smooth = (orig / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+      f = (1 - smooth) * f / r.factor + smooth * f;
+    }
+  }
+  return inv;
+}
+
+// Rotates one head vector (head_dim values at `h`) for position `pos`.
+void Rotate(const DecoderSpec& s, const Vec& inv, int64_t pos, double* h) {
+  const int64_t half = s.rotary_dim() / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    double c = std::cos(pos * inv[i]), sn = std::sin(pos * inv[i]);
+    int64_t a = s.rope_style == ops::RopeStyle::kNeox ? i : 2 * i;
+    int64_t b = s.rope_style == ops::RopeStyle::kNeox ? i + half : 2 * i + 1;
+    double x1 = h[a], x2 = h[b];
+    h[a] = x1 * c - x2 * sn;
+    h[b] = x2 * c + x1 * sn;
+  }
+}
+
+double AlibiSlope(int64_t n, int64_t h) {
+  int64_t p = 1;
+  while (p * 2 <= n) p *= 2;
+  if (h < p) return std::pow(2.0, -8.0 * (h + 1) / p);
+  return std::pow(2.0, -4.0 * (2 * (h - p) + 1) / p);
+}
+
+// Attention of every position over its causal (windowed) prefix; returns o_proj output.
+std::vector<Vec> Attention(const DecoderSpec& s, const WeightNames& n, const WeightSource& src,
+                           int64_t layer, const std::vector<Vec>& x) {
+  const int64_t T = static_cast<int64_t>(x.size()), D = s.head_dim;
+  const int64_t qpk = s.num_heads / s.num_kv_heads;
+  std::vector<Vec> q(T), k(T), v(T), out(T);
+  Vec inv = InvFreq(s);
+  for (int64_t t = 0; t < T; ++t) {
+    q[t] = Linear(src, Layer(n, layer, n.q_proj), s.qkv_bias, x[t]);
+    k[t] = Linear(src, Layer(n, layer, n.k_proj), s.qkv_bias, x[t]);
+    v[t] = Linear(src, Layer(n, layer, n.v_proj), s.qkv_bias, x[t]);
+    for (int64_t h = 0; s.qk_norm && h < s.num_heads; ++h) {
+      Vec hv(q[t].begin() + h * D, q[t].begin() + (h + 1) * D);
+      hv = Norm(s, src, Layer(n, layer, n.q_norm), hv);
+      std::copy(hv.begin(), hv.end(), q[t].begin() + h * D);
+    }
+    for (int64_t h = 0; s.qk_norm && h < s.num_kv_heads; ++h) {
+      Vec hv(k[t].begin() + h * D, k[t].begin() + (h + 1) * D);
+      hv = Norm(s, src, Layer(n, layer, n.k_norm), hv);
+      std::copy(hv.begin(), hv.end(), k[t].begin() + h * D);
+    }
+    if (s.position != PositionKind::kRotary) continue;
+    for (int64_t h = 0; h < s.num_heads; ++h) Rotate(s, inv, t, &q[t][h * D]);
+    for (int64_t h = 0; h < s.num_kv_heads; ++h) Rotate(s, inv, t, &k[t][h * D]);
+  }
+  const double scale = s.attn_scale > 0 ? s.attn_scale : 1.0 / std::sqrt(double(D));
+  const int64_t window = s.window(layer);
+  for (int64_t t = 0; t < T; ++t) {
+    Vec o(static_cast<size_t>(s.q_size()), 0.0);
+    int64_t lo = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0;
+    for (int64_t h = 0; h < s.num_heads; ++h) {
+      int64_t kh = h / qpk;
+      Vec sc;
+      for (int64_t j = lo; j <= t; ++j) {
+        double d = 0;
+        for (int64_t i = 0; i < D; ++i) d += q[t][h * D + i] * k[j][kh * D + i];
+        d *= scale;
+        if (s.attn_logit_softcap > 0) d = s.attn_logit_softcap * std::tanh(d / s.attn_logit_softcap);
+        if (s.position == PositionKind::kAlibi) d += AlibiSlope(s.num_heads, h) * double(j - t);
+        sc.push_back(d);
+      }
+      double mx = *std::max_element(sc.begin(), sc.end()), sum = 0;
+      for (double& e : sc) sum += (e = std::exp(e - mx));
+      for (int64_t j = lo; j <= t; ++j)
+        for (int64_t i = 0; i < D; ++i) o[h * D + i] += sc[j - lo] / sum * v[j][kh * D + i];
+    }
+    out[t] = Linear(src, Layer(n, layer, n.o_proj), s.o_bias, o);
+  }
+  return out;
+}
+
+double Act(ops::Activation a, double x) {
+  switch (a) {
+    case ops::Activation::kSilu: return x / (1 + std::exp(-x));
+    case ops::Activation::kGeluTanh:
+      return 0.5 * x * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
+    case ops::Activation::kGeluExact: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case ops::Activation::kRelu: return x > 0 ? x : 0;
+    case ops::Activation::kGeluQuick: return x / (1 + std::exp(-1.702 * x));
+  }
+  return 0;
+}
+
+Vec Mlp(const DecoderSpec& s, const WeightNames& n, const WeightSource& src, int64_t layer,
+        const Vec& x) {
+  Vec up = Linear(src, Layer(n, layer, n.up_proj), s.mlp_bias, x);
+  if (s.mlp == MlpKind::kGated) {
+    Vec gate = Linear(src, Layer(n, layer, n.gate_proj), s.mlp_bias, x);
+    for (size_t i = 0; i < up.size(); ++i) up[i] *= Act(s.activation, gate[i]);
+  } else {
+    for (double& u : up) u = Act(s.activation, u);
+  }
+  return Linear(src, Layer(n, layer, n.down_proj), s.mlp_bias, up);
+}
+
+void AddTo(Vec& a, const Vec& b) {
+  for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> ReferenceForward(const DecoderSpec& s, const WeightNames& n,
+                                                  const WeightSource& src,
+                                                  const std::vector<int32_t>& tokens) {
+  const int64_t T = static_cast<int64_t>(tokens.size());
+  Mat emb = Load(src, n.embed_tokens + ".weight");
+  std::vector<Vec> h(T);
+  for (int64_t t = 0; t < T; ++t) {
+    h[t] = Vec(emb.data.begin() + tokens[t] * emb.cols, emb.data.begin() + (tokens[t] + 1) * emb.cols);
+    for (double& e : h[t]) e *= s.embedding_scale;
+    if (s.position == PositionKind::kLearned) {
+      Mat pe = Load(src, n.embed_positions + ".weight");
+      for (int64_t i = 0; i < emb.cols; ++i) h[t][i] += pe.data[(t + s.learned_position_offset) * pe.cols + i];
+    }
+  }
+  for (int64_t l = 0; l < s.num_layers; ++l) {
+    std::vector<Vec> x(T);
+    for (int64_t t = 0; t < T; ++t) x[t] = Norm(s, src, Layer(n, l, n.input_norm), h[t]);
+    std::vector<Vec> a = Attention(s, n, src, l, x);
+    for (int64_t t = 0; t < T; ++t) {
+      if (s.parallel_residual) {
+        Vec m_in = s.shared_input_norm ? x[t] : Norm(s, src, Layer(n, l, n.post_attn_norm), h[t]);
+        AddTo(h[t], a[t]);
+        AddTo(h[t], Mlp(s, n, src, l, m_in));
+        continue;
+      }
+      if (s.post_attn_output_norm) a[t] = Norm(s, src, Layer(n, l, n.post_attn_output_norm), a[t]);
+      AddTo(h[t], a[t]);
+      Vec m = Mlp(s, n, src, l, Norm(s, src, Layer(n, l, n.post_attn_norm), h[t]));
+      if (s.post_mlp_output_norm) m = Norm(s, src, Layer(n, l, n.post_mlp_output_norm), m);
+      AddTo(h[t], m);
+    }
+  }
+  std::vector<Vec> logits(T);
+  for (int64_t t = 0; t < T; ++t) {
+    Vec x = s.final_norm ? Norm(s, src, n.final_norm, h[t]) : h[t];
+    logits[t] = s.tie_word_embeddings ? MatVec(emb, x) : Linear(src, n.lm_head, s.lm_head_bias, x);
+    if (s.final_logit_softcap > 0)
+      for (double& z : logits[t]) z = s.final_logit_softcap * std::tanh(z / s.final_logit_softcap);
+  }
+  return logits;
+}
+
+}  // namespace pagellm::testing

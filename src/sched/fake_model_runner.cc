@@ -1,0 +1,90 @@
+#include "sched/fake_model_runner.h"
+
+#include "base/check.h"
+
+namespace pagellm {
+
+FakeModelRunner::FakeModelRunner(int32_t num_blocks, int32_t block_size, int32_t vocab_size)
+    : block_size_(block_size), vocab_size_(vocab_size),
+      kv_(static_cast<size_t>(num_blocks) * block_size, -1) {}
+
+int32_t FakeModelRunner::NextToken(std::span<const int32_t> context, uint64_t seed,
+                                   int32_t vocab_size) {
+  uint64_t h = 0x243f6a8885a308d3ULL ^ seed;
+  for (int32_t t : context) {
+    h ^= static_cast<uint32_t>(t) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdULL;
+  }
+  h ^= h >> 33;
+  return static_cast<int32_t>(h % static_cast<uint64_t>(vocab_size));
+}
+
+int64_t FakeModelRunner::Slot(const ReqState& s, int32_t pos) {
+  size_t idx = static_cast<size_t>(pos / block_size_);
+  if (idx >= s.block_table.size()) {
+    ++sync_errors_;
+    return -1;
+  }
+  return int64_t(s.block_table[idx]) * block_size_ + pos % block_size_;
+}
+
+void FakeModelRunner::ApplyDiff(const SchedulerOutput& out) {
+  for (const auto& id : out.finished_req_ids) reqs_.erase(id);
+  for (const auto& id : out.preempted_req_ids) reqs_.erase(id);
+  for (const BlockCopy& c : out.block_copies)
+    for (int32_t i = 0; i < block_size_; ++i)
+      kv_[size_t(c.dst_block) * block_size_ + i] = kv_[size_t(c.src_block) * block_size_ + i];
+  for (const NewRequestData& n : out.scheduled_new_reqs) {
+    ReqState s;
+    s.tokens = n.prompt_token_ids;
+    s.tokens.insert(s.tokens.end(), n.output_token_ids.begin(), n.output_token_ids.end());
+    s.block_table = n.block_ids;
+    s.num_computed = n.num_computed_tokens;
+    s.seed = static_cast<uint64_t>(n.sampling_params.seed.value_or(0));
+    if (reqs_.count(n.req_id)) ++sync_errors_;
+    reqs_[n.req_id] = std::move(s);
+  }
+  for (const CachedRequestData& c : out.scheduled_cached_reqs) {
+    auto it = reqs_.find(c.req_id);
+    if (it == reqs_.end()) {
+      ++sync_errors_;
+      continue;
+    }
+    ReqState& s = it->second;
+    s.tokens.insert(s.tokens.end(), c.new_token_ids.begin(), c.new_token_ids.end());
+    s.block_table.insert(s.block_table.end(), c.new_block_ids.begin(), c.new_block_ids.end());
+    for (const auto& [index, block] : c.replaced_block_ids) s.block_table[index] = block;
+    if (s.num_computed != c.num_computed_tokens) ++sync_errors_;
+  }
+}
+
+ModelRunnerOutput FakeModelRunner::Execute(const SchedulerOutput& out) {
+  ApplyDiff(out);
+  // Like a real forward pass: every layer writes the step's KV before attention reads it.
+  for (const auto& [id, n] : out.num_scheduled_tokens) {
+    ReqState& s = reqs_.at(id);
+    for (int32_t p = s.num_computed; p < s.num_computed + n; ++p) {
+      int64_t slot = Slot(s, p);
+      if (slot >= 0 && p < int32_t(s.tokens.size())) kv_[slot] = s.tokens[p];
+      if (p >= int32_t(s.tokens.size())) ++sync_errors_;
+    }
+  }
+  ModelRunnerOutput result;
+  for (const auto& [id, n] : out.num_scheduled_tokens) {
+    ReqState& s = reqs_.at(id);
+    s.num_computed += n;
+    result.req_ids.push_back(id);
+    result.sampled_token_ids.emplace_back();
+    if (s.num_computed < int32_t(s.tokens.size())) continue;  // partial prefill chunk
+    std::vector<int32_t> context(s.num_computed);
+    for (int32_t p = 0; p < s.num_computed; ++p) {
+      int64_t slot = Slot(s, p);
+      context[p] = slot >= 0 ? kv_[slot] : -1;
+      if (context[p] != s.tokens[p]) ++kv_mismatches_;
+    }
+    result.sampled_token_ids.back().push_back(NextToken(context, s.seed, vocab_size_));
+  }
+  return result;
+}
+
+}  // namespace pagellm
