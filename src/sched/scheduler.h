@@ -79,6 +79,8 @@ class Scheduler {
                        StopReason stop_reason = {});
 
   int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
+  // Running requests in scheduling order (metrics, tests).
+  std::span<Request* const> running() const { return running_; }
   int32_t num_waiting() const;  // includes children awaiting their fork
   int32_t GetNumUnfinishedRequests() const { return static_cast<int32_t>(requests_.size()); }
   bool HasUnfinishedRequests() const { return !requests_.empty(); }
