@@ -3,8 +3,11 @@
 
 namespace pagellm::cli {
 
+Command RegisterTokenize(CLI::App& app);
+
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
+  out.push_back(RegisterTokenize(app));
   (void)app;
   return out;
 }

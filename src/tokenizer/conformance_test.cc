@@ -1,0 +1,77 @@
+// Compares pagellm's tokenizers with HF's on the corpus. Expected outputs come from
+// tools/fixtures/tokenizer/gen_expected.py (run where transformers is installed) and live in
+// tests/data/tokenizer/expected/<name>.json; tokenizer files from scripts/fetch_test_data.sh.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/hf_tokenizer.h"
+#include "tokenizer/test_util.h"
+#include "tokenizer/tokenizer.h"
+
+namespace pagellm::tokenizer {
+namespace {
+
+using nlohmann::json;
+
+class ConformanceTest : public ::testing::TestWithParam<std::string> {};
+
+std::vector<int32_t> Ids(const json& j) { return j.get<std::vector<int32_t>>(); }
+
+TEST_P(ConformanceTest, MatchesHuggingFace) {
+  const std::string name = GetParam();
+  std::string path = testing::TestDataDir() + "/tokenizer/expected/" + name + ".json";
+  if (!FileExists(path)) {
+    GTEST_SKIP() << "no " << path << " (generate with tools/fixtures/tokenizer/gen_expected.py)";
+  }
+  std::string dir = testing::NpmTokenizerDir(name);
+  if (dir.empty()) GTEST_SKIP() << name << " not fetched (run scripts/fetch_test_data.sh)";
+  auto text = ReadFileToString(path);
+  ASSERT_TRUE(text.ok());
+  json doc = json::parse(*text);
+  auto tok = Tokenizer::Load(dir);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  std::unique_ptr<HfTokenizer> raw;  // the bare tokenizer.json pipeline
+  if (FileExists(dir + "/tokenizer.json")) {
+    auto r = HfTokenizer::FromJson(*ReadFileToString(dir + "/tokenizer.json"));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    raw = std::move(r).value();
+  }
+  DecodeOptions dec, dec_skip;
+  dec.clean_up_tokenization_spaces = doc.value("clean_up_tokenization_spaces", false);
+  dec_skip = dec;
+  dec_skip.skip_special_tokens = true;
+  int failures = 0;
+  for (const json& c : doc["cases"]) {
+    const std::string t = c["text"];
+    auto ids = (*tok)->Encode(t, true);
+    auto ids_ns = (*tok)->Encode(t, false);
+    ASSERT_TRUE(ids.ok() && ids_ns.ok());
+    bool ok = *ids == Ids(c["ids"]) && *ids_ns == Ids(c["ids_ns"]);
+    const auto want_ids = Ids(c["ids"]);
+    ok &= (*tok)->Decode(want_ids, dec) == c["dec"].get<std::string>();
+    ok &= (*tok)->Decode(want_ids, dec_skip) == c["dec_skip"].get<std::string>();
+    if (raw) {
+      const json& r = c.contains("raw") ? c["raw"] : c;
+      auto rids = raw->Encode(t, true);
+      auto rids_ns = raw->Encode(t, false);
+      ASSERT_TRUE(rids.ok() && rids_ns.ok());
+      ok &= *rids == Ids(r["ids"]) && *rids_ns == Ids(r["ids_ns"]);
+      ok &= raw->Decode(Ids(r["ids"]), false) == r["dec"].get<std::string>();
+      ok &= raw->Decode(Ids(r["ids"]), true) == r["dec_skip"].get<std::string>();
+    }
+    if (!ok && ++failures <= 5) {
+      ADD_FAILURE() << name << " differs on: " << t << "\n  want ids " << c["ids"].dump()
+                    << "\n  got  ids " << json(*ids).dump() << "\n  want dec "
+                    << c["dec"].dump() << "\n  got  dec "
+                    << json((*tok)->Decode(want_ids, dec)).dump();
+    }
+  }
+  EXPECT_EQ(failures, 0) << name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Npm, ConformanceTest, ::testing::ValuesIn(testing::NpmTokenizerNames()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace pagellm::tokenizer
