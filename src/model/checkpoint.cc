@@ -161,6 +161,7 @@ StatusOr<std::unique_ptr<MultiFileWeightSource>> MultiFileWeightSource::Create(
       m->order_.push_back(n);
     }
   }
+  m->description_ = names.empty() ? "checkpoint" : names[0] + " (+" + std::to_string(names.size() - 1) + " more)";
   m->sources_ = std::move(sources);
   m->labels_ = std::move(names);
   return m;
@@ -170,13 +171,13 @@ bool MultiFileWeightSource::Has(const std::string& name) const { return where_.c
 
 StatusOr<TensorInfo> MultiFileWeightSource::Info(const std::string& name) const {
   auto it = where_.find(name);
-  if (it == where_.end()) return NotFoundError("no tensor '" + name + "' in the checkpoint");
+  if (it == where_.end()) return NotFoundError(description_ + ": no tensor '" + name + "'");
   return sources_[it->second]->Info(name);
 }
 
 StatusOr<Tensor> MultiFileWeightSource::Get(const std::string& name) const {
   auto it = where_.find(name);
-  if (it == where_.end()) return NotFoundError("no tensor '" + name + "' in the checkpoint");
+  if (it == where_.end()) return NotFoundError(description_ + ": no tensor '" + name + "'");
   return sources_[it->second]->Get(name);
 }
 

@@ -22,12 +22,14 @@ class MultiFileWeightSource : public WeightSource {
   StatusOr<TensorInfo> Info(const std::string& name) const override;
   StatusOr<Tensor> Get(const std::string& name) const override;
   std::vector<std::string> Names() const override { return order_; }
+  std::string Describe() const override { return description_; }
 
  private:
   std::vector<std::unique_ptr<WeightSource>> sources_;
   std::vector<std::string> labels_;
   std::unordered_map<std::string, size_t> where_;
   std::vector<std::string> order_;
+  std::string description_;
 };
 
 // The checkpoint files OpenCheckpoint would read for `format` (kAuto picks safetensors when any

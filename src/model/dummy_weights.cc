@@ -69,6 +69,7 @@ class DummyWeightSource : public WeightSource {
     return t;
   }
   std::vector<std::string> Names() const override { return order_; }
+  std::string Describe() const override { return "dummy weights"; }
 
  private:
   uint64_t seed_;

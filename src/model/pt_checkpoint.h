@@ -24,6 +24,7 @@ class PtCheckpoint : public WeightSource {
   StatusOr<TensorInfo> Info(const std::string& name) const override;
   StatusOr<Tensor> Get(const std::string& name) const override;
   std::vector<std::string> Names() const override { return order_; }
+  std::string Describe() const override { return file_->path(); }
 
  private:
   struct Entry {

@@ -50,6 +50,7 @@ class SafetensorsFile : public WeightSource {
   StatusOr<TensorInfo> Info(const std::string& name) const override;
   StatusOr<Tensor> Get(const std::string& name) const override;
   std::vector<std::string> Names() const override;
+  std::string Describe() const override { return file_->path(); }
 
   const SafetensorsHeader& header() const { return header_; }
   const std::string& path() const { return file_->path(); }

@@ -177,6 +177,31 @@ TEST_F(SafetensorsTest, DuplicateTensorAcrossUnindexedFiles) {
   EXPECT_NE(s.message().find("'a'"), std::string::npos);
 }
 
+TEST_F(SafetensorsTest, LoadWeightChecksShapeAndConverts) {
+  Tensor a = Tensor::FromVector({1, 2, 3, 4}, Shape{2, 2}, DType::kF32);
+  Tensor i = Tensor::FromInts({1, 2});
+  ASSERT_TRUE(WriteSafetensors(Path("w.safetensors"), {{"a", a}, {"i", i}}).ok());
+  auto f = SafetensorsFile::Open(Path("w.safetensors"));
+  ASSERT_TRUE(f.ok());
+  auto bf = LoadWeight(**f, "a", Shape{2, 2}, DType::kBF16);
+  ASSERT_TRUE(bf.ok()) << bf.status().ToString();
+  EXPECT_EQ(bf->dtype(), DType::kBF16);
+  EXPECT_EQ(bf->ToFloatVector(), (std::vector<float>{1, 2, 3, 4}));
+  auto same = LoadWeight(**f, "a", Shape{2, 2}, DType::kF32);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->buffer(), nullptr);  // no copy when already in the dtype
+  Status s = LoadWeight(**f, "a", Shape{4}, DType::kF32).status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("'a'"), std::string::npos);
+  EXPECT_NE(s.message().find("w.safetensors"), std::string::npos);
+  EXPECT_NE(s.message().find("[2, 2]"), std::string::npos) << s.ToString();
+  s = LoadWeight(**f, "zz", Shape{1}, DType::kF32).status();
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("w.safetensors"), std::string::npos);
+  EXPECT_EQ(LoadWeight(**f, "i", Shape{2}, DType::kF32).status().code(), StatusCode::kUnimplemented);
+  EXPECT_TRUE(LoadWeight(**f, "i", Shape{2}, DType::kI32).ok());
+}
+
 TEST_F(SafetensorsTest, LoadFormats) {
   EXPECT_EQ(*ParseLoadFormat("auto"), LoadFormat::kAuto);
   EXPECT_EQ(*ParseLoadFormat("safetensors"), LoadFormat::kSafetensors);

@@ -27,7 +27,16 @@ class WeightSource {
   // view stays valid while the WeightSource lives). Missing tensors are NotFound naming the file.
   virtual StatusOr<Tensor> Get(const std::string& name) const = 0;
   virtual std::vector<std::string> Names() const = 0;
+  // Where the tensors come from (a file or directory path, "dummy weights"), for messages.
+  virtual std::string Describe() const { return "checkpoint"; }
 };
+
+// Get plus the checks a model loader needs: the tensor must exist (NotFound), have shape
+// `expected` (InvalidArgument naming tensor, source, both shapes), and be floating; it is
+// converted to `dtype` on the host (the view itself when it already is `dtype`). FP8 and
+// integer tensors are returned as stored only when `dtype` matches, else Unimplemented.
+StatusOr<Tensor> LoadWeight(const WeightSource& source, const std::string& name,
+                            const Shape& expected, DType dtype);
 
 // Checkpoint format selection, as vLLM's --load-format.
 enum class LoadFormat { kAuto, kSafetensors, kPt, kDummy };
