@@ -31,6 +31,9 @@ struct EngineArgs {
   int32_t tensor_parallel_size = 1;
   int64_t max_logprobs = 20;
   bool enforce_eager = false;
+  // Results of a request independent of the batch it runs in, bit for bit (slower GEMMs on
+  // CPU); what the batched == one-by-one invariant tests run with.
+  bool batch_invariant = false;
   std::optional<std::string> chat_template;  // a file path or the template text
 };
 

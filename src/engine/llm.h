@@ -26,16 +26,18 @@ struct BeamSearchOutput {
   std::vector<Sequence> sequences;
 };
 
+// `progress(done, total)` is called as requests finish; `cancel` (if set) aborts everything
+// when it becomes true.
+struct GenerateOptions {
+  std::function<void(size_t, size_t)> progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
 class LLM {
  public:
   static StatusOr<std::unique_ptr<LLM>> Create(const EngineArgs& args);
 
-  // One SamplingParams for all prompts, or one per prompt. `progress(done, total)` is called
-  // as requests finish; `cancel` (if set) aborts everything when it becomes true.
-  struct GenerateOptions {
-    std::function<void(size_t, size_t)> progress;
-    const std::atomic<bool>* cancel = nullptr;
-  };
+  // One SamplingParams for all prompts, or one per prompt.
   StatusOr<std::vector<RequestOutput>> Generate(const std::vector<PromptInput>& prompts,
                                                 const std::vector<SamplingParams>& params,
                                                 const GenerateOptions& options = {});

@@ -77,7 +77,7 @@ Status LLMEngine::InitKVCache() {
   cc.num_gpu_blocks = num_blocks_;
   cc.enable_prefix_caching = args_.enable_prefix_caching;
   ASSIGN_OR_RETURN(scheduler_, Scheduler::Create(sc, cc));
-  ModelRunnerConfig rc{num_blocks_, args_.block_size, args_.seed};
+  ModelRunnerConfig rc{num_blocks_, args_.block_size, args_.seed, args_.batch_invariant};
   ASSIGN_OR_RETURN(runner_, ModelRunner::Create(model_.get(), rc));
   return OkStatus();
 }

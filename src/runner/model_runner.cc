@@ -20,6 +20,7 @@ StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Create(Model* model,
 ModelRunner::ModelRunner(Model* model, const ModelRunnerConfig& config, KVCache cache)
     : model_(model), config_(config), cache_(std::move(cache)), sampler_(config.seed) {
   ctx_.device = model->device();
+  ctx_.batch_invariant = config.batch_invariant;
 }
 
 Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {

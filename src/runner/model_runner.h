@@ -22,6 +22,7 @@ struct ModelRunnerConfig {
   int32_t num_blocks = 0;
   int32_t block_size = 16;
   uint64_t seed = 0;  // for requests without their own seed
+  bool batch_invariant = false;
 };
 
 class ModelRunner {
