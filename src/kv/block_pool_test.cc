@@ -60,7 +60,7 @@ TEST(BlockPoolTest, CachingDisabledNeverHits) {
 }
 
 TEST(KVCacheSizingTest, NumBlocksAndLogLine) {
-  KVCacheSpec spec{32, 8, 128, 2, 16};  // llama3-8b: 2*32*8*128*2*16 = 2 MiB per block
+  KVCacheSizingSpec spec{32, 8, 128, 2, 16};  // llama3-8b: 2*32*8*128*2*16 = 2 MiB per block
   EXPECT_EQ(spec.BytesPerBlock(), 2 * 1024 * 1024);
   auto s = ComputeKVCacheSizing(int64_t(10) << 30, spec, 8192);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -73,7 +73,7 @@ TEST(KVCacheSizingTest, NumBlocksAndLogLine) {
 }
 
 TEST(KVCacheSizingTest, ClearErrors) {
-  KVCacheSpec spec{32, 8, 128, 2, 16};
+  KVCacheSizingSpec spec{32, 8, 128, 2, 16};
   auto none = ComputeKVCacheSizing(1000, spec, 8192);
   EXPECT_EQ(none.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(none.status().message().find("No available memory"), std::string::npos);
@@ -86,7 +86,7 @@ TEST(KVCacheSizingTest, ClearErrors) {
   ASSERT_TRUE(over.ok());
   EXPECT_EQ(over->num_blocks, 100);
   EXPECT_EQ(ComputeKVCacheSizing(0, spec, 1024, 0).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(ComputeKVCacheSizing(1 << 30, KVCacheSpec{0, 8, 128, 2, 16}, 1024).status().code(),
+  EXPECT_EQ(ComputeKVCacheSizing(1 << 30, KVCacheSizingSpec{0, 8, 128, 2, 16}, 1024).status().code(),
             StatusCode::kInvalidArgument);
 }
 

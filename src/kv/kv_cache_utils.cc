@@ -20,7 +20,7 @@ std::string Grouped(int64_t v) {
 
 }  // namespace
 
-StatusOr<KVCacheSizing> ComputeKVCacheSizing(int64_t available_bytes, const KVCacheSpec& spec,
+StatusOr<KVCacheSizing> ComputeKVCacheSizing(int64_t available_bytes, const KVCacheSizingSpec& spec,
                                              int64_t max_model_len,
                                              std::optional<int64_t> num_gpu_blocks_override) {
   if (spec.num_layers <= 0 || spec.num_kv_heads <= 0 || spec.head_dim <= 0 ||
@@ -59,7 +59,7 @@ StatusOr<KVCacheSizing> ComputeKVCacheSizing(int64_t available_bytes, const KVCa
   return s;
 }
 
-std::string DescribeKVCacheSizing(const KVCacheSizing& s, const KVCacheSpec& spec,
+std::string DescribeKVCacheSizing(const KVCacheSizing& s, const KVCacheSizingSpec& spec,
                                   int64_t max_model_len) {
   return fmt::format(
       "KV cache: {} tokens ({} blocks of {}, {:.2f} GiB), max concurrency {:.2f}x for {} tokens "

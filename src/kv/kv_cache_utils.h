@@ -10,7 +10,7 @@
 
 namespace pagellm {
 
-struct KVCacheSpec {
+struct KVCacheSizingSpec {
   int64_t num_layers = 0;
   int64_t num_kv_heads = 0;  // per rank (after tensor-parallel sharding)
   int64_t head_dim = 0;
@@ -30,13 +30,13 @@ struct KVCacheSizing {
 // Blocks that fit in available_bytes (or num_gpu_blocks_override when given). Errors
 // (ResourceExhausted) when no block fits, or when one request of max_model_len tokens does not
 // fit, saying how much memory is needed and the largest max_model_len that would fit.
-StatusOr<KVCacheSizing> ComputeKVCacheSizing(int64_t available_bytes, const KVCacheSpec& spec,
+StatusOr<KVCacheSizing> ComputeKVCacheSizing(int64_t available_bytes, const KVCacheSizingSpec& spec,
                                              int64_t max_model_len,
                                              std::optional<int64_t> num_gpu_blocks_override = {});
 
 // "KV cache: 123,456 tokens (7,716 blocks of 16, 15.07 GiB), max concurrency 30.14x for 4,096
 // tokens per request".
-std::string DescribeKVCacheSizing(const KVCacheSizing& s, const KVCacheSpec& spec,
+std::string DescribeKVCacheSizing(const KVCacheSizing& s, const KVCacheSizingSpec& spec,
                                   int64_t max_model_len);
 
 }  // namespace pagellm

@@ -66,6 +66,9 @@ struct ModelRunnerOutput {
   std::vector<std::vector<int32_t>> sampled_token_ids;
   // Empty, or per request one TokenLogprobs per sampled token (for requests asking logprobs).
   std::vector<std::vector<TokenLogprobs>> logprobs;
+  // Empty, or per request the prompt logprobs computed this step (positions in order; the
+  // engine prepends vLLM's None for the first prompt token).
+  std::vector<std::vector<TokenLogprobs>> prompt_logprobs;
 };
 
 struct EngineCoreOutput {

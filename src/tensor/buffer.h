@@ -39,6 +39,14 @@ class Allocator {
   virtual ~Allocator() = default;
   virtual StatusOr<std::shared_ptr<Buffer>> Allocate(size_t bytes) = 0;
   virtual Device device() const = 0;
+  // Free and total bytes of the device (CUDA: cudaMemGetInfo); Unimplemented where unknown.
+  struct MemoryInfo {
+    size_t free_bytes = 0;
+    size_t total_bytes = 0;
+  };
+  virtual StatusOr<MemoryInfo> GetMemoryInfo() const {
+    return UnimplementedError("memory info is not available for " + device().ToString());
+  }
 };
 
 // 64-byte aligned host memory.

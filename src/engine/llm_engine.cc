@@ -1,0 +1,201 @@
+#include "engine/llm_engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/file.h"
+#include "base/logging.h"
+#include "engine/engine_setup.h"
+
+namespace pagellm {
+
+LLMEngine::~LLMEngine() = default;
+
+StatusOr<std::unique_ptr<LLMEngine>> LLMEngine::Create(const EngineArgs& args) {
+  std::unique_ptr<LLMEngine> engine(new LLMEngine());
+  RETURN_IF_ERROR(engine->Init(args));
+  return engine;
+}
+
+Status LLMEngine::Init(const EngineArgs& args) {
+  args_ = args;
+  ASSIGN_OR_RETURN(Device device, ResolveDevice(args.device));
+  ASSIGN_OR_RETURN(model_path_, ResolveModelDir(args.model, args.revision, args.load_format));
+  if (!args.skip_tokenizer_init) {
+    std::string tok_dir = model_path_;
+    if (args.tokenizer && *args.tokenizer != args.model) {
+      ASSIGN_OR_RETURN(tok_dir, ResolveModelDir(*args.tokenizer, args.revision, "dummy"));
+    }
+    auto tok = tokenizer::Tokenizer::Load(tok_dir);
+    if (!tok.ok()) return tok.status().WithContext("loading the tokenizer from " + tok_dir);
+    tokenizer_ = std::move(tok).value();
+  }
+  ASSIGN_OR_RETURN(generation_config_, LoadGenerationDefaults(args.generation_config, model_path_));
+
+  LoadOptions lo;
+  lo.model_dir = model_path_;
+  ASSIGN_OR_RETURN(lo.load_format, ParseLoadFormat(args.load_format));
+  lo.dtype = args.dtype;
+  lo.device = device;
+  lo.seed = args.seed;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(model_, LoadModel(lo));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  LOG_INFO("Loaded {} ({}, {}) on {} in {:.2f} s", model_path_,
+           model_->config().architectures.empty() ? "?" : model_->config().architectures[0],
+           DTypeName(model_->dtype()), device.ToString(), secs);
+
+  ASSIGN_OR_RETURN(max_model_len_, ResolveMaxModelLen(args.max_model_len, *model_));
+  std::vector<int64_t> eos = ResolveEosIds(model_->config(), generation_config_, tokenizer_.get());
+  if (!eos.empty()) eos_token_id_ = static_cast<int32_t>(eos[0]);
+  for (size_t i = 1; i < eos.size(); ++i) extra_eos_ids_.push_back(static_cast<int32_t>(eos[i]));
+  RETURN_IF_ERROR(InitKVCache());
+  output_processor_ = std::make_unique<OutputProcessor>(tokenizer_.get());
+  return OkStatus();
+}
+
+Status LLMEngine::InitKVCache() {
+  KVCacheSpec spec = model_->kv_cache_spec();
+  ASSIGN_OR_RETURN(int64_t bytes, KVCacheBudgetBytes(args_, *model_));
+  ASSIGN_OR_RETURN(num_blocks_, NumKVBlocks(bytes, spec, args_, max_model_len_));
+  SchedulerConfig sc;
+  sc.max_num_seqs = args_.max_num_seqs;
+  sc.max_model_len = static_cast<int32_t>(max_model_len_);
+  sc.max_num_batched_tokens =
+      args_.max_num_batched_tokens.value_or(std::max<int32_t>(8192, args_.enable_chunked_prefill
+                                                                        ? 0
+                                                                        : sc.max_model_len));
+  sc.enable_chunked_prefill = args_.enable_chunked_prefill;
+  if (args_.scheduling_policy == "priority") {
+    sc.policy = SchedulingPolicy::kPriority;
+  } else if (args_.scheduling_policy != "fcfs") {
+    return InvalidArgumentError("--scheduling-policy must be fcfs or priority, got " +
+                                args_.scheduling_policy);
+  }
+  CacheConfig cc;
+  cc.block_size = args_.block_size;
+  cc.num_gpu_blocks = num_blocks_;
+  cc.enable_prefix_caching = args_.enable_prefix_caching;
+  ASSIGN_OR_RETURN(scheduler_, Scheduler::Create(sc, cc));
+  ModelRunnerConfig rc{num_blocks_, args_.block_size, args_.seed, args_.batch_invariant};
+  ASSIGN_OR_RETURN(runner_, ModelRunner::Create(model_.get(), rc));
+  return OkStatus();
+}
+
+void LLMEngine::ApplyGenerationDefaults(SamplingParams& p) const {
+  const GenerationConfig& g = generation_config_;
+  if (g.temperature) p.temperature = *g.temperature;
+  if (g.top_p) p.top_p = *g.top_p;
+  if (g.top_k) p.top_k = static_cast<int>(*g.top_k);
+  if (g.min_p) p.min_p = *g.min_p;
+  if (g.repetition_penalty) p.repetition_penalty = *g.repetition_penalty;
+}
+
+StatusOr<std::vector<int32_t>> LLMEngine::Tokenize(const PromptInput& prompt,
+                                                   SamplingParams& params) const {
+  std::vector<int32_t> ids = prompt.token_ids;
+  if (prompt.text) {
+    if (!tokenizer_) {
+      return InvalidArgumentError(
+          "text prompts need a tokenizer, but the engine runs with --skip-tokenizer-init: "
+          "send prompt token ids");
+    }
+    ASSIGN_OR_RETURN(ids, tokenizer_->Encode(*prompt.text, /*add_special_tokens=*/true));
+  }
+  if (params.truncate_prompt_tokens) {
+    int64_t keep = *params.truncate_prompt_tokens < 0 ? max_model_len_ : *params.truncate_prompt_tokens;
+    if (static_cast<int64_t>(ids.size()) > keep) ids.erase(ids.begin(), ids.end() - keep);
+  }
+  if (!params.bad_words.empty()) {
+    if (!tokenizer_) return InvalidArgumentError("bad_words need a tokenizer");
+    ASSIGN_OR_RETURN(params.bad_words_token_ids, TokenizeBadWords(*tokenizer_, params.bad_words));
+  }
+  return ids;
+}
+
+Status LLMEngine::AddRequest(const std::string& request_id, const PromptInput& prompt,
+                             SamplingParams params, int priority) {
+  if (output_processor_->Has(request_id)) {
+    return AlreadyExistsError("request id '" + request_id + "' is already in use");
+  }
+  RETURN_IF_ERROR(params.Finalize());
+  if (!params.stop.empty() && !tokenizer_) {
+    return InvalidArgumentError("stop strings need a tokenizer (the engine runs with --skip-tokenizer-init)");
+  }
+  ASSIGN_OR_RETURN(std::vector<int32_t> ids, Tokenize(prompt, params));
+  if (ids.empty()) return InvalidArgumentError("the prompt is empty");
+  RETURN_IF_ERROR(ValidatePromptIds(ids, vocab_size(), max_model_len_));
+  RETURN_IF_ERROR(params.VerifyTokenIds(vocab_size()));
+  RETURN_IF_ERROR(params.VerifyLogprobs(args_.max_logprobs, vocab_size()));
+  if (!params.ignore_eos) {
+    for (int32_t e : extra_eos_ids_) {
+      if (std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), e) ==
+          params.stop_token_ids.end()) {
+        params.stop_token_ids.push_back(e);
+      }
+    }
+  }
+  EngineCoreRequest req;
+  req.request_id = request_id;
+  req.prompt_token_ids = ids;
+  req.sampling_params = params;
+  req.eos_token_id = eos_token_id_;
+  req.priority = priority;
+  req.arrival_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  RETURN_IF_ERROR(scheduler_->AddRequest(std::move(req)));
+  prompt_tokens_ += static_cast<int64_t>(ids.size());
+  output_processor_->AddRequest(request_id, prompt.text, std::move(ids), params);
+  return OkStatus();
+}
+
+StatusOr<std::vector<RequestOutput>> LLMEngine::Step() {
+  if (!scheduler_->HasUnfinishedRequests()) return std::vector<RequestOutput>{};
+  SchedulerOutput sched = scheduler_->Schedule();
+  ASSIGN_OR_RETURN(ModelRunnerOutput run, runner_->Execute(sched));
+  std::vector<EngineCoreOutput> core = scheduler_->Update(sched, run);
+  std::map<std::string, std::vector<TokenLogprobs>> prompt_lp;
+  for (size_t i = 0; i < run.prompt_logprobs.size(); ++i) {
+    if (!run.prompt_logprobs[i].empty()) prompt_lp[run.req_ids[i]] = std::move(run.prompt_logprobs[i]);
+  }
+  for (const auto& o : core) generation_tokens_ += static_cast<int64_t>(o.new_token_ids.size());
+  OutputProcessor::Result result = output_processor_->Process(core, prompt_lp);
+  for (const auto& [child, stop] : result.stopped_by_string) {
+    Status s = scheduler_->FinishRequest(child, FinishReason::kStop, stop);
+    if (!s.ok()) LOG_DEBUG("stop string for {}: {}", child, s.ToString());
+  }
+  return std::move(result.outputs);
+}
+
+std::vector<RequestOutput> LLMEngine::AbortRequests(const std::vector<std::string>& ids) {
+  scheduler_->AbortRequests(ids);
+  return output_processor_->Abort(ids);
+}
+
+std::vector<RequestOutput> LLMEngine::FailAll(const std::string& error) {
+  std::vector<std::string> ids = output_processor_->RequestIds();
+  scheduler_->AbortRequests(ids);
+  return output_processor_->Abort(ids, error);
+}
+
+bool LLMEngine::HasUnfinishedRequests() const {
+  return scheduler_->HasUnfinishedRequests() || output_processor_->num_requests() > 0;
+}
+
+EngineStats LLMEngine::GetStats() const {
+  EngineStats s;
+  s.num_running = scheduler_->num_running();
+  s.num_waiting = scheduler_->num_waiting();
+  const KVCacheManager& kv = scheduler_->kv_cache_manager();
+  s.num_total_blocks = num_blocks_;
+  s.num_free_blocks = kv.num_free_blocks();
+  s.kv_cache_usage = num_blocks_ ? 1.0 - static_cast<double>(s.num_free_blocks) / num_blocks_ : 0.0;
+  s.prefix_cache_queries = kv.prefix_cache_queries();
+  s.prefix_cache_hits = kv.prefix_cache_hits();
+  s.num_preemptions = scheduler_->num_preemptions();
+  s.prompt_tokens = prompt_tokens_;
+  s.generation_tokens = generation_tokens_;
+  return s;
+}
+
+}  // namespace pagellm

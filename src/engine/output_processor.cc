@@ -1,0 +1,209 @@
+#include "engine/output_processor.h"
+
+#include <algorithm>
+
+namespace pagellm {
+namespace {
+
+// Longest stop string minus one: text that may still become part of a stop string.
+size_t StopBufferLength(const SamplingParams& params) {
+  if (params.include_stop_str_in_output) return 0;
+  size_t longest = 0;
+  for (const auto& s : params.stop) longest = std::max(longest, s.size());
+  return longest ? longest - 1 : 0;
+}
+
+// Moves `n` back to the start of a UTF-8 character so held-back text never splits one.
+size_t Utf8Boundary(const std::string& s, size_t n) {
+  while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+}  // namespace
+
+void OutputProcessor::AddRequest(const std::string& id, std::optional<std::string> prompt,
+                                 std::vector<int32_t> prompt_token_ids,
+                                 const SamplingParams& params) {
+  Parent p;
+  p.id = id;
+  p.prompt = std::move(prompt);
+  p.prompt_token_ids = std::move(prompt_token_ids);
+  p.params = params;
+  p.children.resize(static_cast<size_t>(std::max(1, params.n)));
+  if (tokenizer_ && params.detokenize) {
+    tokenizer::DecodeOptions opts;
+    opts.skip_special_tokens = params.skip_special_tokens;
+    opts.spaces_between_special_tokens = params.spaces_between_special_tokens;
+    for (Child& c : p.children) {
+      c.detok = std::make_unique<tokenizer::IncrementalDetokenizer>(*tokenizer_, opts,
+                                                                    p.prompt_token_ids);
+    }
+  }
+  if (params.prompt_logprobs) p.prompt_logprobs.push_back(std::nullopt);
+  requests_[id] = std::move(p);
+}
+
+std::optional<std::string> OutputProcessor::CheckStopStrings(const Parent& p, Child& c,
+                                                             size_t new_text_from) {
+  if (p.params.stop.empty()) return std::nullopt;
+  if (static_cast<int>(c.token_ids.size()) <= p.params.min_tokens) return std::nullopt;
+  size_t best = std::string::npos;
+  const std::string* hit = nullptr;
+  for (const std::string& s : p.params.stop) {
+    if (s.empty()) continue;
+    size_t from = new_text_from >= s.size() - 1 ? new_text_from - (s.size() - 1) : 0;
+    size_t pos = c.text.find(s, from);
+    if (pos != std::string::npos && pos < best) {
+      best = pos;
+      hit = &s;
+    }
+  }
+  if (!hit) return std::nullopt;
+  c.text.resize(p.params.include_stop_str_in_output ? best + hit->size() : best);
+  return *hit;
+}
+
+void OutputProcessor::Append(Parent& p, Child& c, const EngineCoreOutput& o, Result& result,
+                             const std::string& child_id) {
+  if (c.finish_reason) return;  // finished by a stop string; late tokens are dropped
+  c.changed = true;
+  c.token_ids.insert(c.token_ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
+  for (const TokenLogprobs& lp : o.new_logprobs) {
+    c.logprobs.push_back(lp);
+    if (!lp.logprobs.empty()) c.cumulative_logprob += lp.logprobs[0];
+  }
+  if (c.detok) {
+    std::vector<int32_t> ids = o.new_token_ids;
+    // A stop token (EOS or stop_token_ids) is not detokenized unless asked (vLLM).
+    bool stop_token = o.finish_reason == FinishReason::kStop &&
+                      !std::holds_alternative<std::string>(o.stop_reason);
+    if (stop_token && !p.params.include_stop_str_in_output && !ids.empty()) ids.pop_back();
+    size_t before = c.text.size();
+    c.text += c.detok->Step(ids);
+    if (o.finished()) c.text += c.detok->Flush();
+    if (auto stop = CheckStopStrings(p, c, before)) {
+      c.finish_reason = FinishReason::kStop;
+      c.stop_reason = *stop;
+      result.stopped_by_string.emplace_back(child_id, *stop);
+      return;
+    }
+  }
+  if (o.finish_reason) {
+    c.finish_reason = o.finish_reason;
+    c.stop_reason = o.stop_reason;
+  }
+}
+
+size_t OutputProcessor::VisibleTextLength(const Parent& p, const Child& c) const {
+  if (c.finish_reason) return c.text.size();
+  size_t hold = StopBufferLength(p.params);
+  size_t n = c.text.size() > hold ? c.text.size() - hold : 0;
+  return Utf8Boundary(c.text, n);
+}
+
+RequestOutput OutputProcessor::Build(Parent& p, bool finished) {
+  RequestOutput out;
+  out.request_id = p.id;
+  out.prompt = p.prompt;
+  out.prompt_token_ids = p.prompt_token_ids;
+  out.finished = finished;
+  out.num_cached_tokens = p.num_cached_tokens;
+  bool delta = p.params.output_kind == RequestOutputKind::kDelta;
+  if (p.params.prompt_logprobs && (!delta || !p.prompt_logprobs_sent)) {
+    out.prompt_logprobs = p.prompt_logprobs;
+    p.prompt_logprobs_sent = true;
+  }
+  for (size_t i = 0; i < p.children.size(); ++i) {
+    Child& c = p.children[i];
+    if (delta && !c.changed && !finished) continue;
+    CompletionOutput co;
+    co.index = static_cast<int>(i);
+    size_t visible = VisibleTextLength(p, c);
+    if (delta) {
+      size_t from = std::min(c.sent_text, visible);
+      co.text = c.text.substr(from, visible - from);
+      c.sent_text = std::max(c.sent_text, visible);
+      co.token_ids.assign(c.token_ids.begin() + c.sent_tokens, c.token_ids.end());
+      c.sent_tokens = c.token_ids.size();
+    } else {
+      co.text = c.text.substr(0, visible);
+      co.token_ids = c.token_ids;
+    }
+    if (p.params.logprobs) {
+      size_t from = delta ? c.sent_logprobs : 0;
+      co.logprobs = std::vector<TokenLogprobs>(c.logprobs.begin() + from, c.logprobs.end());
+      c.sent_logprobs = c.logprobs.size();
+      co.cumulative_logprob = c.cumulative_logprob;
+    }
+    if (c.finish_reason) {
+      co.finish_reason = std::string(FinishReasonName(*c.finish_reason));
+      co.stop_reason = c.stop_reason;
+    }
+    c.changed = false;
+    out.outputs.push_back(std::move(co));
+  }
+  return out;
+}
+
+OutputProcessor::Result OutputProcessor::Process(
+    const std::vector<EngineCoreOutput>& outputs,
+    const std::map<std::string, std::vector<TokenLogprobs>>& prompt_logprobs) {
+  Result result;
+  std::vector<std::string> touched;
+  for (const auto& [child_id, lps] : prompt_logprobs) {
+    // Only child 0 of a request computes the prompt: "0_{id}" when n > 1.
+    std::string id = requests_.count(child_id) ? child_id : child_id.substr(child_id.find('_') + 1);
+    auto it = requests_.find(id);
+    if (it == requests_.end()) continue;
+    for (const auto& lp : lps) it->second.prompt_logprobs.push_back(lp);
+  }
+  for (const EngineCoreOutput& o : outputs) {
+    const std::string& id = o.parent_request_id.empty() ? o.request_id : o.parent_request_id;
+    auto it = requests_.find(id);
+    if (it == requests_.end()) continue;
+    Parent& p = it->second;
+    size_t idx = static_cast<size_t>(o.child_index);
+    if (idx >= p.children.size()) continue;
+    p.num_cached_tokens = std::max(p.num_cached_tokens, o.num_cached_tokens);
+    Append(p, p.children[idx], o, result, o.request_id);
+    if (std::find(touched.begin(), touched.end(), id) == touched.end()) touched.push_back(id);
+  }
+  for (const std::string& id : touched) {
+    Parent& p = requests_.at(id);
+    bool finished = std::all_of(p.children.begin(), p.children.end(),
+                                [](const Child& c) { return c.finish_reason.has_value(); });
+    if (p.params.output_kind == RequestOutputKind::kFinalOnly && !finished) continue;
+    result.outputs.push_back(Build(p, finished));
+    if (finished) requests_.erase(id);
+  }
+  return result;
+}
+
+std::vector<RequestOutput> OutputProcessor::Abort(const std::vector<std::string>& ids,
+                                                  std::optional<std::string> error) {
+  std::vector<RequestOutput> outs;
+  for (const std::string& id : ids) {
+    auto it = requests_.find(id);
+    if (it == requests_.end()) continue;
+    for (Child& c : it->second.children) {
+      if (!c.finish_reason) {
+        c.finish_reason = FinishReason::kAbort;
+        c.changed = true;
+      }
+    }
+    outs.push_back(Build(it->second, true));
+    outs.back().error = error;
+    requests_.erase(it);
+  }
+  return outs;
+}
+
+}  // namespace pagellm
+
+namespace pagellm {
+std::vector<std::string> OutputProcessor::RequestIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, p] : requests_) ids.push_back(id);
+  return ids;
+}
+}  // namespace pagellm
