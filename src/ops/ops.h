@@ -7,6 +7,7 @@
 #include "base/status.h"
 #include "ops/attention_metadata.h"
 #include "ops/exec_ctx.h"
+#include "ops/op_enums.h"
 #include "tensor/tensor.h"
 
 namespace pagellm::ops {
@@ -21,9 +22,12 @@ Status Embedding(const ExecCtx& ctx, const Tensor& ids, const Tensor& table, Ten
 
 // ---- norms ------------------------------------------------------------------
 // out = x / rms(x) * (weight + weight_offset). weight_offset = 1 for Gemma-style norms.
+// x/out are [..., hidden] with uniformly strided rows. Matches HF: with weight_offset == 0
+// (LlamaRMSNorm) the normalized value is rounded to x's dtype before the weight multiply; with
+// weight_offset != 0 (GemmaRMSNorm) the multiply is in f32 and the result is rounded once.
 Status RmsNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, float eps,
                float weight_offset, Tensor& out);
-// Fused: residual += x; out = RmsNorm(residual). Residual updated in place.
+// Fused: residual += x (rounded to residual's dtype); out = RmsNorm(residual). In place.
 Status AddRmsNorm(const ExecCtx& ctx, const Tensor& x, Tensor& residual, const Tensor& weight,
                   float eps, float weight_offset, Tensor& out);
 // out = (x - mean) / sqrt(var + eps) * weight + bias (bias may be null).
@@ -31,7 +35,7 @@ Status LayerNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, cons
                  float eps, Tensor& out);
 
 // ---- rotary -----------------------------------------------------------------
-enum class RopeStyle { kNeox, kGptj };  // NeoX: rotate halves; GPT-J: rotate interleaved pairs
+// RopeStyle (ops/op_enums.h): kNeox rotates halves, kGptj rotates interleaved pairs.
 // cos_sin: [max_positions, rot_dim] f32, first rot_dim/2 columns cos, last rot_dim/2 sin
 // (scaling already folded in). Rotates the first rot_dim dims of every head of q [T, Hq, D]
 // and k [T, Hk, D] in place at positions[t].
@@ -43,13 +47,18 @@ Status ApplyRotary(const ExecCtx& ctx, const Tensor& positions, const Tensor& co
 Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
                     const AttentionMetadata& meta, Tensor& k_cache, Tensor& v_cache);
 // out[T, Hq, D] = softmax(q k^T * scale + mask) v, each query token attending causally to its
-// sequence's cached context (call WriteKVCache first). Hq must be a multiple of Hk (GQA/MQA).
+// sequence's cached context (call WriteKVCache first). Hq must be a multiple of Hk (GQA/MQA);
+// query head h reads kv head h / (Hq / Hk). A token at position p attends to positions
+// [p - sliding_window + 1, p] when sliding_window > 0 (HF: kv_idx > q_idx - window), else [0, p].
+// Score = q.k * scale, then softcap * tanh(score / softcap) if softcap > 0, then
+// + slope[h] * (key_pos - p) with ALiBi (shift-equivalent to BLOOM/MPT's bias); f32 softmax.
+// q/out (and k/v of WriteKVCache) may be strided over tokens: [T, H, D] with contiguous [H, D].
 Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache,
                       const Tensor& v_cache, const AttentionMetadata& meta,
                       const AttentionParams& params, Tensor& out);
 
 // ---- activations / elementwise -------------------------------------------------
-enum class Activation { kSilu, kGeluTanh, kGeluExact, kRelu, kGeluQuick };
+// Activation (ops/op_enums.h): kSilu, kGeluTanh, kGeluExact, kRelu, kGeluQuick.
 // out[T, I] = act(x[T, :I]) * x[T, I:]  (x is [T, 2I], gate first then up).
 Status GatedActivation(const ExecCtx& ctx, Activation act, const Tensor& x, Tensor& out);
 // out = act(x), same shape (may alias).
@@ -58,7 +67,8 @@ Status Activate(const ExecCtx& ctx, Activation act, const Tensor& x, Tensor& out
 Status Add(const ExecCtx& ctx, const Tensor& a, const Tensor& b, Tensor& out);
 // out = x * s (may alias).
 Status Scale(const ExecCtx& ctx, const Tensor& x, float s, Tensor& out);
-// dst = src with dtype conversion; same shape; devices may differ (host<->device copies).
+// dst = src with dtype conversion (float<->float, or same integer dtype); same shape, any
+// strides; devices may differ (host<->device copies; Unavailable in a CPU-only build).
 Status Copy(const ExecCtx& ctx, const Tensor& src, Tensor& dst);
 // Gathers rows: out[i, :] = x[rows[i], :]  (rows int32, e.g. last token of each sequence).
 Status GatherRows(const ExecCtx& ctx, const Tensor& x, const Tensor& rows, Tensor& out);
