@@ -155,3 +155,8 @@ void InitCudaBackend() {
 }
 
 }  // namespace pagellm::cuda
+
+// Referenced by pagellm_cuda's link option so this object (and its registration) is always linked.
+extern "C" {
+int pagellm_cuda_allocator_anchor = 0;
+}

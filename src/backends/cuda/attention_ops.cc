@@ -83,36 +83,16 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
   return OkStatus();
 }
 
-Status CheckTensors(const ExecCtx& ctx, const Tensor& q, const Tensor& kc, const Tensor& vc,
-                    const AttentionMetadata& meta, const AttentionParams& params, const Tensor& out) {
-  RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {&q, &kc, &vc, &out, &meta.query_start_loc,
-                                           &meta.seq_lens, &meta.block_indptr}));
-  RETURN_IF_ERROR(CheckFloat(kOp, q, "q"));
-  RETURN_IF_ERROR(CheckSameDType(kOp, q, kc));
-  RETURN_IF_ERROR(CheckSameDType(kOp, q, vc));
-  RETURN_IF_ERROR(CheckSameDType(kOp, q, out));
-  RETURN_IF_ERROR(CheckSameShape(kOp, q, out));
-  if (kc.rank() != 4 || !(kc.shape() == vc.shape()) || !kc.is_contiguous() || !vc.is_contiguous() ||
-      q.rank() != 3 || kc.dim(3) != q.dim(2) || q.dim(1) % kc.dim(2) != 0)
-    return InvalidArgumentError(fmt::format("{}: q {} and caches {} / {} do not match", kOp,
-                                            q.shape().ToString(), kc.shape().ToString(),
-                                            vc.shape().ToString()));
+Status CheckMetaTensors(const AttentionMetadata& meta) {
   for (const Tensor* t : {&meta.query_start_loc, &meta.seq_lens, &meta.block_indptr})
-    if (t->dtype() != DType::kI32 || !t->is_contiguous())
-      return InvalidArgumentError(fmt::format("{}: metadata tensors must be contiguous int32", kOp));
+    if (!t->device().is_cuda() || t->dtype() != DType::kI32 || !t->is_contiguous())
+      return InvalidArgumentError(
+          fmt::format("{}: metadata tensors must be contiguous int32 CUDA tensors", kOp));
   if (!meta.block_indices_host.empty()) {
-    RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {&meta.block_indices}));
-    if (meta.block_indices.dtype() != DType::kI32 || !meta.block_indices.is_contiguous() ||
-        meta.block_indices.numel() < static_cast<int64_t>(meta.block_indices_host.size()))
+    const Tensor& b = meta.block_indices;
+    if (!b.device().is_cuda() || b.dtype() != DType::kI32 || !b.is_contiguous() ||
+        b.numel() < static_cast<int64_t>(meta.block_indices_host.size()))
       return InvalidArgumentError(fmt::format("{}: block_indices must be contiguous int32", kOp));
-  }
-  if (q.dim(2) > kMaxHeadDim)
-    return UnimplementedError(fmt::format("{}: head_dim {} > {}", kOp, q.dim(2), kMaxHeadDim));
-  if (params.alibi_slopes) {
-    const Tensor& a = *params.alibi_slopes;
-    RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {&a}));
-    if (a.dtype() != DType::kF32 || a.numel() != q.dim(1) || !a.is_contiguous())
-      return InvalidArgumentError(fmt::format("{}: alibi_slopes must be f32 [{}]", kOp, q.dim(1)));
   }
   return OkStatus();
 }
@@ -125,42 +105,48 @@ int FitRows(int want, int head_dim, size_t limit) {
 
 }  // namespace
 
-Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache,
-                      const Tensor& v_cache, const AttentionMetadata& meta,
-                      const AttentionParams& params, Tensor& out) {
-  RETURN_IF_ERROR(CheckTensors(ctx, q, k_cache, v_cache, meta, params, out));
-  ASSIGN_OR_RETURN(HeadView qv, AsHeads(kOp, q, "q"));
-  ASSIGN_OR_RETURN(HeadView ov, AsHeads(kOp, out, "out"));
+Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t ldq, int64_t hq,
+                      int64_t hk, int64_t head_dim, const void* k_cache, const void* v_cache,
+                      DType cache_dtype, int64_t num_blocks, int64_t block_size,
+                      const AttentionMetadata& meta, float scale, int32_t sliding_window,
+                      float logit_softcap, const float* alibi_slopes, void* out, DType out_dtype,
+                      int64_t ldo) {
+  RETURN_IF_ERROR(CheckOneDType(kOp, {q_dtype, cache_dtype, out_dtype}));
+  if (head_dim > kMaxHeadDim || head_dim <= 0)
+    return UnimplementedError(fmt::format("{}: head_dim {} not in [1, {}]", kOp, head_dim, kMaxHeadDim));
+  if (hk <= 0 || hq % hk != 0)
+    return InvalidArgumentError(fmt::format("{}: {} query heads, {} kv heads", kOp, hq, hk));
+  const int64_t tokens =
+      meta.query_start_loc_host.empty() ? 0 : meta.query_start_loc_host.back();
   Plan plan;
-  RETURN_IF_ERROR(CheckMeta(meta, qv.tokens, k_cache.dim(0), k_cache.dim(1),
-                            params.sliding_window, plan));
-  if (qv.tokens == 0 || meta.num_seqs == 0) return OkStatus();
+  RETURN_IF_ERROR(CheckMeta(meta, tokens, num_blocks, block_size, sliding_window, plan));
+  if (tokens == 0 || meta.num_seqs == 0) return OkStatus();
+  RETURN_IF_ERROR(CheckMetaTensors(meta));
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
   ASSIGN_OR_RETURN(DeviceInfo info, GetDeviceInfo(ctx.device.index));
-  const int hq = static_cast<int>(qv.heads), hk = static_cast<int>(k_cache.dim(2));
-  const int d = static_cast<int>(qv.dim), group = hq / hk;
+  const int d = static_cast<int>(head_dim), group = static_cast<int>(hq / hk);
   kernels::AttentionArgs a;
-  a.q = q.data();
-  a.q_stride_t = qv.stride_t;
-  a.q_stride_h = qv.stride_h;
-  a.k_cache = k_cache.data();
-  a.v_cache = v_cache.data();
-  a.out = out.data();
-  a.o_stride_t = ov.stride_t;
-  a.o_stride_h = ov.stride_h;
+  a.q = q;
+  a.q_stride_t = ldq;
+  a.q_stride_h = head_dim;
+  a.k_cache = k_cache;
+  a.v_cache = v_cache;
+  a.out = out;
+  a.o_stride_t = ldo;
+  a.o_stride_h = head_dim;
   a.query_start_loc = meta.query_start_loc.data<int32_t>();
   a.seq_lens = meta.seq_lens.data<int32_t>();
   a.block_indptr = meta.block_indptr.data<int32_t>();
   a.block_indices = meta.block_indices.data<int32_t>();
-  a.alibi = params.alibi_slopes ? params.alibi_slopes->data<float>() : nullptr;
+  a.alibi = alibi_slopes;
   a.num_seqs = meta.num_seqs;
-  a.num_q_heads = hq;
-  a.num_kv_heads = hk;
+  a.num_q_heads = static_cast<int>(hq);
+  a.num_kv_heads = static_cast<int>(hk);
   a.head_dim = d;
-  a.block_size = static_cast<int>(k_cache.dim(1));
-  a.scale = params.scale;
-  a.softcap = params.logit_softcap;
-  a.window = params.sliding_window;
+  a.block_size = static_cast<int>(block_size);
+  a.scale = scale;
+  a.softcap = logit_softcap;
+  a.window = sliding_window;
   cudaStream_t stream = StreamOf(ctx);
   if (plan.num_prefill > 0) {
     kernels::AttentionArgs p = a;
@@ -168,7 +154,7 @@ Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache
     p.heads_per_cta = LargestDivisorAtMost(group, rmax);
     p.tile_tokens = std::max(1, std::min(rmax / p.heads_per_cta, plan.max_prefill_qlen));
     p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefill(q.dtype(), p, stream));
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefill(q_dtype, p, stream));
   }
   if (plan.num_decode > 0) {
     kernels::AttentionArgs p = a;
@@ -191,7 +177,7 @@ Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache
       p.part_o = part_o.data<float>();
       p.part_ml = part_ml.data<float>();
     }
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionDecode(q.dtype(), p, stream));
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionDecode(q_dtype, p, stream));
   }
   return OkStatus();
 }

@@ -1,7 +1,8 @@
-// Host wrappers: pointwise ops, Copy (incl. host <-> device), GatherRows, Embedding.
+// CUDA entry points: pointwise ops, Copy (incl. host <-> device), GatherRows, Embedding.
 #include <fmt/format.h>
 
 #include <cstring>
+#include <vector>
 
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/cuda_ops.h"
@@ -12,214 +13,247 @@ namespace {
 using kernels::PointwiseArgs;
 using kernels::PointwiseOp;
 
-// out = op(a[, b]) over same-shaped tensors.
-Status RunPointwise(const char* op, const ExecCtx& ctx, PointwiseArgs p, const Tensor& a,
-                    const Tensor* b, Tensor& out) {
-  RETURN_IF_ERROR(CheckOnDevice(op, ctx, {&a, &out}));
-  RETURN_IF_ERROR(CheckFloat(op, a, "input"));
-  RETURN_IF_ERROR(CheckSameDType(op, a, out));
-  RETURN_IF_ERROR(CheckSameShape(op, a, out));
-  bool flat = a.is_contiguous() && out.is_contiguous();
-  if (b) {
-    RETURN_IF_ERROR(CheckOnDevice(op, ctx, {b}));
-    RETURN_IF_ERROR(CheckSameDType(op, a, *b));
-    RETURN_IF_ERROR(CheckSameShape(op, a, *b));
-    flat = flat && b->is_contiguous();
-  }
-  ASSIGN_OR_RETURN(MatView av, AsRows(op, a, flat));
-  ASSIGN_OR_RETURN(MatView ov, AsRows(op, out, flat));
-  p.a = av.m;
-  if (b) {
-    ASSIGN_OR_RETURN(MatView bv, AsRows(op, *b, flat));
-    p.b = bv.m;
-  }
-  p.out = out.data();
-  p.out_stride = ov.m.stride;
-  p.rows = av.rows;
-  p.cols = av.cols;
+// Flat pointwise op over n contiguous elements.
+Status RunFlat(const char* op, const ExecCtx& ctx, PointwiseArgs p, std::initializer_list<DType> ts,
+               DType dtype) {
+  RETURN_IF_ERROR(CheckOneDType(op, ts));
   RETURN_IF_ERROR(UseDevice(op, ctx));
-  PAGELLM_CUDA_RETURN_IF_ERROR(op, kernels::Pointwise(a.dtype(), p, StreamOf(ctx)));
+  p.rows = p.cols ? 1 : 0;
+  p.a.stride = p.b.stride = p.out_stride = p.cols;
+  PAGELLM_CUDA_RETURN_IF_ERROR(op, kernels::Pointwise(dtype, p, StreamOf(ctx)));
   return OkStatus();
 }
 
-// A contiguous host copy of a (possibly strided) host tensor, same dtype.
-Tensor ContiguousHost(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = Tensor::EmptyHost(t.shape(), t.dtype());
-  const size_t es = DTypeSize(t.dtype());
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    int64_t off = 0, rem = i;
-    for (int d = t.rank() - 1; d >= 0; --d) {
-      off += (rem % t.dim(d)) * t.stride(d);
-      rem /= t.dim(d);
-    }
-    std::memcpy(static_cast<char*>(c.data()) + i * es, static_cast<const char*>(t.data()) + off * es,
-                es);
+bool IsContiguous(const int64_t* shape, const int64_t* strides, int rank) {
+  int64_t expect = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    if (shape[d] != 1 && strides[d] != expect) return false;
+    expect *= shape[d];
   }
-  return c;
+  return true;
 }
 
-Status DeviceToDevice(const ExecCtx& ctx, const Tensor& src, Tensor& dst) {
+int64_t Numel(const int64_t* shape, int rank) {
+  int64_t n = 1;
+  for (int d = 0; d < rank; ++d) n *= shape[d];
+  return n;
+}
+
+// Host-side gather/scatter between a strided host array and a packed one (same dtype).
+void HostStrided(const char* strided, const int64_t* strides, const int64_t* shape, int rank,
+                 size_t es, char* packed, bool to_packed) {
+  const int64_t n = Numel(shape, rank);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t off = 0, rem = i;
+    for (int d = rank - 1; d >= 0; --d) {
+      off += (rem % shape[d]) * strides[d];
+      rem /= shape[d];
+    }
+    char* s = const_cast<char*>(strided) + off * static_cast<int64_t>(es);
+    if (to_packed) {
+      std::memcpy(packed + i * es, s, es);
+    } else {
+      std::memcpy(s, packed + i * es, es);
+    }
+  }
+}
+
+struct CopySide {
+  const void* ptr;
+  DType dtype;
+  const int64_t* strides;
+};
+
+Status DeviceCopy(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape, int rank) {
   constexpr const char* kOp = "cuda::Copy";
-  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(dst.data(), src.data(), src.nbytes(),
+  if (src.dtype == dst.dtype && IsContiguous(shape, src.strides, rank) &&
+      IsContiguous(shape, dst.strides, rank)) {
+    const size_t bytes = static_cast<size_t>(Numel(shape, rank)) * DTypeSize(src.dtype);
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(const_cast<void*>(dst.ptr), src.ptr, bytes,
                                                       cudaMemcpyDeviceToDevice, StreamOf(ctx)));
     return OkStatus();
   }
-  if (src.dtype() != dst.dtype()) {
-    RETURN_IF_ERROR(CheckFloat(kOp, src, "src"));
-    RETURN_IF_ERROR(CheckFloat(kOp, dst, "dst"));
-  }
+  if (rank > 6) return UnimplementedError(fmt::format("{}: rank {} > 6", kOp, rank));
   kernels::StridedCopyArgs a;
-  RETURN_IF_ERROR(ToStridedArgs(kOp, src, dst, a));
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::StridedCopy(src.dtype(), dst.dtype(), a, StreamOf(ctx)));
+  a.rank = rank;
+  for (int d = 0; d < rank; ++d) {
+    a.shape[d] = shape[d];
+    a.src_stride[d] = src.strides[d];
+    a.dst_stride[d] = dst.strides[d];
+  }
+  a.src = src.ptr;
+  a.dst = const_cast<void*>(dst.ptr);
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::StridedCopy(src.dtype, dst.dtype, a, StreamOf(ctx)));
   return OkStatus();
 }
 
-Status HostToDevice(const ExecCtx& ctx, const Tensor& src, Tensor& dst) {
+Status HostToDevice(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape, int rank) {
   constexpr const char* kOp = "cuda::Copy";
-  Tensor h = ContiguousHost(src);
-  if (h.dtype() == dst.dtype() && dst.is_contiguous()) {
-    // Pageable host memory is staged before cudaMemcpyAsync returns, so `h` may die after this.
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(dst.data(), h.data(), h.nbytes(),
+  const int64_t n = Numel(shape, rank);
+  const size_t bytes = static_cast<size_t>(n) * DTypeSize(src.dtype);
+  std::vector<char> packed;
+  const void* host = src.ptr;
+  if (!IsContiguous(shape, src.strides, rank)) {
+    packed.resize(bytes);
+    HostStrided(static_cast<const char*>(src.ptr), src.strides, shape, rank, DTypeSize(src.dtype),
+                packed.data(), true);
+    host = packed.data();
+  }
+  // Pageable host memory is staged before cudaMemcpyAsync returns, so `packed` may die after.
+  if (src.dtype == dst.dtype && IsContiguous(shape, dst.strides, rank)) {
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(const_cast<void*>(dst.ptr), host, bytes,
                                                       cudaMemcpyHostToDevice, StreamOf(ctx)));
     return OkStatus();
   }
-  ASSIGN_OR_RETURN(Tensor tmp, Scratch(kOp, ctx, h.numel(), h.dtype()));
-  tmp = tmp.Reshape(h.shape());
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(tmp.data(), h.data(), h.nbytes(),
+  ASSIGN_OR_RETURN(Tensor tmp, Scratch(kOp, ctx, n, src.dtype));
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(tmp.data(), host, bytes,
                                                     cudaMemcpyHostToDevice, StreamOf(ctx)));
-  return DeviceToDevice(ctx, tmp, dst);
+  std::vector<int64_t> packed_strides(rank);
+  for (int d = rank - 1; d >= 0; --d)
+    packed_strides[d] = d == rank - 1 ? 1 : packed_strides[d + 1] * shape[d + 1];
+  return DeviceCopy(ctx, {tmp.data(), src.dtype, packed_strides.data()}, dst, shape, rank);
 }
 
-Status DeviceToHost(const ExecCtx& ctx, const Tensor& src, Tensor& dst) {
+Status DeviceToHost(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape, int rank) {
   constexpr const char* kOp = "cuda::Copy";
-  Tensor dev = src;
+  const int64_t n = Numel(shape, rank);
+  const size_t bytes = static_cast<size_t>(n) * DTypeSize(dst.dtype);
+  std::vector<int64_t> packed_strides(rank);
+  for (int d = rank - 1; d >= 0; --d)
+    packed_strides[d] = d == rank - 1 ? 1 : packed_strides[d + 1] * shape[d + 1];
+  const void* dev = src.ptr;
   Tensor tmp;
-  if (src.dtype() != dst.dtype() || !src.is_contiguous()) {
-    ASSIGN_OR_RETURN(tmp, Scratch(kOp, ctx, src.numel(), dst.dtype()));
-    tmp = tmp.Reshape(src.shape());
-    RETURN_IF_ERROR(DeviceToDevice(ctx, src, tmp));
-    dev = tmp;
+  if (src.dtype != dst.dtype || !IsContiguous(shape, src.strides, rank)) {
+    ASSIGN_OR_RETURN(tmp, Scratch(kOp, ctx, n, dst.dtype));
+    RETURN_IF_ERROR(DeviceCopy(ctx, src, {tmp.data(), dst.dtype, packed_strides.data()}, shape, rank));
+    dev = tmp.data();
   }
-  Tensor host = dst.is_contiguous() ? dst : Tensor::EmptyHost(dst.shape(), dst.dtype());
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(host.data(), dev.data(), dev.nbytes(),
-                                                    cudaMemcpyDeviceToHost, StreamOf(ctx)));
+  const bool dst_contig = IsContiguous(shape, dst.strides, rank);
+  std::vector<char> packed(dst_contig ? 0 : bytes);
+  void* host = dst_contig ? const_cast<void*>(dst.ptr) : packed.data();
+  PAGELLM_CUDA_RETURN_IF_ERROR(
+      kOp, cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, StreamOf(ctx)));
   PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaStreamSynchronize(StreamOf(ctx)));
-  if (!dst.is_contiguous()) {
-    const size_t es = DTypeSize(dst.dtype());
-    for (int64_t i = 0; i < dst.numel(); ++i) {
-      int64_t off = 0, rem = i;
-      for (int d = dst.rank() - 1; d >= 0; --d) {
-        off += (rem % dst.dim(d)) * dst.stride(d);
-        rem /= dst.dim(d);
-      }
-      std::memcpy(static_cast<char*>(dst.data()) + off * es,
-                  static_cast<const char*>(host.data()) + i * es, es);
-    }
-  }
+  if (!dst_contig)
+    HostStrided(static_cast<const char*>(dst.ptr), dst.strides, shape, rank, DTypeSize(dst.dtype),
+                packed.data(), false);
+  return OkStatus();
+}
+
+Status Gather(const char* op, const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx,
+              int64_t num_src_rows, const int32_t* rows, int64_t num_rows, int64_t width,
+              void* out, DType out_dtype, int64_t ldo) {
+  if (x_dtype != out_dtype)
+    return UnimplementedError(fmt::format("{}: CUDA gathers need one dtype, got {} and {}", op,
+                                          DTypeName(x_dtype), DTypeName(out_dtype)));
+  RETURN_IF_ERROR(UseDevice(op, ctx));
+  const int64_t es = static_cast<int64_t>(DTypeSize(x_dtype));
+  PAGELLM_CUDA_RETURN_IF_ERROR(
+      op, kernels::GatherRows(x, ldx * es, num_src_rows, rows, num_rows, out, ldo * es,
+                              width * es, StreamOf(ctx)));
   return OkStatus();
 }
 
 }  // namespace
 
-Status Activate(const ExecCtx& ctx, ops::Activation act, const Tensor& x, Tensor& out) {
+Status Activate(const ExecCtx& ctx, ops::Activation act, const void* x, DType x_dtype, void* out,
+                DType out_dtype, int64_t n) {
   PointwiseArgs p;
   p.op = PointwiseOp::kAct;
   p.act = static_cast<int>(act);
-  return RunPointwise("cuda::Activate", ctx, p, x, nullptr, out);
+  p.a.ptr = x;
+  p.out = out;
+  p.cols = n;
+  return RunFlat("cuda::Activate", ctx, p, {x_dtype, out_dtype}, x_dtype);
 }
 
-Status Add(const ExecCtx& ctx, const Tensor& a, const Tensor& b, Tensor& out) {
+Status Add(const ExecCtx& ctx, const void* a, DType a_dtype, const void* b, DType b_dtype,
+           void* out, DType out_dtype, int64_t n) {
   PointwiseArgs p;
   p.op = PointwiseOp::kAdd;
-  return RunPointwise("cuda::Add", ctx, p, a, &b, out);
+  p.a.ptr = a;
+  p.b.ptr = b;
+  p.out = out;
+  p.cols = n;
+  return RunFlat("cuda::Add", ctx, p, {a_dtype, b_dtype, out_dtype}, a_dtype);
 }
 
-Status Scale(const ExecCtx& ctx, const Tensor& x, float s, Tensor& out) {
+Status Scale(const ExecCtx& ctx, const void* x, DType x_dtype, float s, void* out,
+             DType out_dtype, int64_t n) {
   PointwiseArgs p;
   p.op = PointwiseOp::kScale;
   p.scalar = s;
-  return RunPointwise("cuda::Scale", ctx, p, x, nullptr, out);
+  p.a.ptr = x;
+  p.out = out;
+  p.cols = n;
+  return RunFlat("cuda::Scale", ctx, p, {x_dtype, out_dtype}, x_dtype);
 }
 
-Status SoftCap(const ExecCtx& ctx, Tensor& x, float cap) {
+Status SoftCap(const ExecCtx& ctx, void* x, DType x_dtype, int64_t n, float cap) {
   if (!(cap > 0.f)) return InvalidArgumentError("cuda::SoftCap: cap must be > 0");
   PointwiseArgs p;
   p.op = PointwiseOp::kSoftCap;
   p.scalar = cap;
-  return RunPointwise("cuda::SoftCap", ctx, p, x, nullptr, x);
+  p.a.ptr = x;
+  p.out = x;
+  p.cols = n;
+  return RunFlat("cuda::SoftCap", ctx, p, {x_dtype}, x_dtype);
 }
 
-Status GatedActivation(const ExecCtx& ctx, ops::Activation act, const Tensor& x, Tensor& out) {
+Status GatedActivation(const ExecCtx& ctx, ops::Activation act, const void* x, DType x_dtype,
+                       int64_t ldx, void* out, DType out_dtype, int64_t ldo, int64_t rows,
+                       int64_t inter) {
   constexpr const char* kOp = "cuda::GatedActivation";
-  RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {&x, &out}));
-  RETURN_IF_ERROR(CheckFloat(kOp, x, "x"));
-  RETURN_IF_ERROR(CheckSameDType(kOp, x, out));
-  ASSIGN_OR_RETURN(MatView xv, AsLastDimRows(kOp, x));
-  ASSIGN_OR_RETURN(MatView ov, AsLastDimRows(kOp, out));
-  if (xv.cols % 2 || ov.cols * 2 != xv.cols || ov.rows != xv.rows)
-    return InvalidArgumentError(fmt::format("{}: x {} must be [T, 2I] and out {} [T, I]", kOp,
-                                            x.shape().ToString(), out.shape().ToString()));
+  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, out_dtype}));
+  RETURN_IF_ERROR(UseDevice(kOp, ctx));
   PointwiseArgs p;
   p.op = PointwiseOp::kGated;
   p.act = static_cast<int>(act);
-  p.a = xv.m;
-  p.b = {static_cast<const char*>(x.data()) + ov.cols * DTypeSize(x.dtype()), xv.m.stride};
-  p.out = out.data();
-  p.out_stride = ov.m.stride;
-  p.rows = xv.rows;
-  p.cols = ov.cols;
-  RETURN_IF_ERROR(UseDevice(kOp, ctx));
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(x.dtype(), p, StreamOf(ctx)));
+  p.a = {x, ldx};
+  p.b = {static_cast<const char*>(x) + inter * DTypeSize(x_dtype), ldx};
+  p.out = out;
+  p.out_stride = ldo;
+  p.rows = rows;
+  p.cols = inter;
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(x_dtype, p, StreamOf(ctx)));
   return OkStatus();
 }
 
-Status Copy(const ExecCtx& ctx, const Tensor& src, Tensor& dst) {
+Status Copy(const ExecCtx& ctx, const void* src, DType src_dtype, const int64_t* src_strides,
+            Device src_device, void* dst, DType dst_dtype, const int64_t* dst_strides,
+            Device dst_device, const int64_t* shape, int rank) {
   constexpr const char* kOp = "cuda::Copy";
-  RETURN_IF_ERROR(CheckSameShape(kOp, src, dst));
-  if (src.numel() == 0) return OkStatus();
-  const Device dev = src.device().is_cuda() ? src.device() : dst.device();
-  if (!dev.is_cuda())
-    return InvalidArgumentError(fmt::format("{}: neither tensor is on a CUDA device", kOp));
-  if ((src.device().is_cuda() && src.device() != dev) || (dst.device().is_cuda() && dst.device() != dev))
-    return UnimplementedError(fmt::format("{}: copies between two CUDA devices", kOp));
-  if (src.dtype() != dst.dtype() && (!IsFloating(src.dtype()) || !IsFloating(dst.dtype())))
-    return InvalidArgumentError(fmt::format("{}: cannot convert {} to {}", kOp,
-                                            DTypeName(src.dtype()), DTypeName(dst.dtype())));
-  ExecCtx c = ctx;
-  c.device = dev;
-  RETURN_IF_ERROR(UseDevice(kOp, c));
-  if (src.device().is_cpu()) return HostToDevice(c, src, dst);
-  if (dst.device().is_cpu()) return DeviceToHost(c, src, dst);
-  return DeviceToDevice(c, src, dst);
-}
-
-Status GatherRows(const ExecCtx& ctx, const Tensor& x, const Tensor& rows, Tensor& out) {
-  constexpr const char* kOp = "cuda::GatherRows";
-  RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {&x, &rows, &out}));
-  RETURN_IF_ERROR(CheckSameDType(kOp, x, out));
-  if (rows.dtype() != DType::kI32 || rows.rank() != 1 || !rows.is_contiguous())
-    return InvalidArgumentError(fmt::format("{}: rows must be contiguous 1-D int32", kOp));
-  if (x.rank() != 2 || out.rank() != 2 || out.dim(0) != rows.dim(0) || out.dim(1) != x.dim(1))
-    return InvalidArgumentError(fmt::format("{}: x {} rows {} out {} do not match", kOp,
-                                            x.shape().ToString(), rows.shape().ToString(),
-                                            out.shape().ToString()));
-  if ((x.dim(1) > 1 && x.stride(1) != 1) || (out.dim(1) > 1 && out.stride(1) != 1))
-    return InvalidArgumentError(fmt::format("{}: rows must be contiguous", kOp));
+  if (Numel(shape, rank) == 0) return OkStatus();
+  if (src_dtype != dst_dtype) {
+    RETURN_IF_ERROR(CheckFloat(kOp, src_dtype, "src"));
+    RETURN_IF_ERROR(CheckFloat(kOp, dst_dtype, "dst"));
+  }
+  if (src_device.is_cpu() && dst_device.is_cpu())
+    return InvalidArgumentError(fmt::format("{}: neither endpoint is a CUDA device", kOp));
+  if ((src_device.is_cuda() && src_device != ctx.device) ||
+      (dst_device.is_cuda() && dst_device != ctx.device))
+    return UnimplementedError(fmt::format("{}: {} -> {} with ctx on {} (peer copies)", kOp,
+                                          src_device.ToString(), dst_device.ToString(),
+                                          ctx.device.ToString()));
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
-  const int64_t es = static_cast<int64_t>(DTypeSize(x.dtype()));
-  PAGELLM_CUDA_RETURN_IF_ERROR(
-      kOp, kernels::GatherRows(x.data(), x.stride(0) * es, x.dim(0), rows.data<int32_t>(),
-                               rows.dim(0), out.data(), out.stride(0) * es, x.dim(1) * es,
-                               StreamOf(ctx)));
-  return OkStatus();
+  const CopySide s{src, src_dtype, src_strides}, d{dst, dst_dtype, dst_strides};
+  if (src_device.is_cpu()) return HostToDevice(ctx, s, d, shape, rank);
+  if (dst_device.is_cpu()) return DeviceToHost(ctx, s, d, shape, rank);
+  return DeviceCopy(ctx, s, d, shape, rank);
 }
 
-Status Embedding(const ExecCtx& ctx, const Tensor& ids, const Tensor& table, Tensor& out) {
-  Status st = GatherRows(ctx, table, ids, out);
-  if (st.ok()) return st;
-  return Status(st.code(), "cuda::Embedding: " + st.message());
+Status GatherRows(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx,
+                  int64_t num_src_rows, const int32_t* rows, int64_t num_rows, int64_t width,
+                  void* out, DType out_dtype, int64_t ldo) {
+  return Gather("cuda::GatherRows", ctx, x, x_dtype, ldx, num_src_rows, rows, num_rows, width, out,
+                out_dtype, ldo);
+}
+
+Status Embedding(const ExecCtx& ctx, const int32_t* ids, int64_t num_tokens, const void* table,
+                 DType table_dtype, int64_t vocab, int64_t hidden, void* out, DType out_dtype,
+                 int64_t ldo) {
+  return Gather("cuda::Embedding", ctx, table, table_dtype, hidden, vocab, ids, num_tokens, hidden,
+                out, out_dtype, ldo);
 }
 
 }  // namespace pagellm::cuda

@@ -1,4 +1,5 @@
-// Linear through cuBLASLt: y[T, out] = x[T, in] @ w[out, in]^T (+ bias).
+// Linear through cuBLASLt: y[T, out] = x[T, in] @ w[out, in]^T (+ bias); rows of x and y may
+// be strided (ldx, ldy).
 // Row-major y is column-major y^T [out, T] = w_cm^T [out, in] * x_cm [in, T], where w_cm is the
 // weight buffer read column-major as [in, out] (transa = T) and x_cm is x read as [in, T].
 // All float types accumulate in f32 (CUBLAS_COMPUTE_32F; f32 never uses TF32).
@@ -36,7 +37,7 @@ uint32_t Alignment(const void* p) {
 }
 
 using AlgoKey = std::tuple<int64_t, int64_t, int64_t, int, bool, uint32_t, uint32_t, uint32_t,
-                           uint32_t>;
+                           uint32_t, int64_t, int64_t>;
 
 // Per-device cuBLASLt handle, per-stream workspaces and a heuristic cache.
 struct LtDevice {
@@ -69,7 +70,9 @@ struct Descs {
   }
 };
 
-Status MakeDescs(DType dt, int64_t m, int64_t n, int64_t k, const void* bias, Descs& d) {
+// cuBLAS view: m = out features, n = tokens, k = in features; lda = k, ldb = ldx, ldc = ldy.
+Status MakeDescs(DType dt, int64_t m, int64_t n, int64_t k, int64_t ldx, int64_t ldy,
+                 const void* bias, Descs& d) {
   LT_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
   LT_RETURN_IF_ERROR(
@@ -85,8 +88,8 @@ Status MakeDescs(DType dt, int64_t m, int64_t n, int64_t k, const void* bias, De
   }
   const cudaDataType_t t = LtType(dt);
   LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.a, t, k, m, k));
-  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.b, t, k, n, k));
-  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.c, t, m, n, m));
+  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.b, t, k, n, ldx));
+  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.c, t, m, n, ldy));
   return OkStatus();
 }
 
@@ -117,72 +120,60 @@ Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&al
   return OkStatus();
 }
 
-Status Validate(const ExecCtx& ctx, const Tensor& x, const Tensor& w, const Tensor* bias,
-                const Tensor& y) {
-  RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {&x, &w, &y}));
-  if (bias) RETURN_IF_ERROR(CheckOnDevice(kOp, ctx, {bias}));
-  RETURN_IF_ERROR(CheckFloat(kOp, x, "x"));
-  RETURN_IF_ERROR(CheckSameDType(kOp, x, w));
-  RETURN_IF_ERROR(CheckSameDType(kOp, x, y));
-  if (w.rank() != 2 || x.rank() < 1 || y.rank() != x.rank() || x.dim(-1) != w.dim(1) ||
-      y.dim(-1) != w.dim(0) || x.numel() / std::max<int64_t>(1, x.dim(-1)) !=
-                                   y.numel() / std::max<int64_t>(1, y.dim(-1)))
-    return InvalidArgumentError(fmt::format("{}: shapes x {} w {} y {} do not match", kOp,
-                                            x.shape().ToString(), w.shape().ToString(),
-                                            y.shape().ToString()));
-  if (!x.is_contiguous() || !w.is_contiguous() || !y.is_contiguous())
-    return InvalidArgumentError(fmt::format("{}: x, w and y must be contiguous", kOp));
-  if (bias && (bias->numel() != w.dim(0) || !bias->is_contiguous()))
-    return InvalidArgumentError(fmt::format("{}: bias must be contiguous [{}]", kOp, w.dim(0)));
-  if (bias) RETURN_IF_ERROR(CheckFloat(kOp, *bias, "bias"));
-  return OkStatus();
-}
-
 }  // namespace
 
-Status Linear(const ExecCtx& ctx, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
-  RETURN_IF_ERROR(Validate(ctx, x, w, bias, y));
+Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, const void* w,
+              DType w_dtype, const void* bias, DType bias_dtype, void* y, DType y_dtype,
+              int64_t ldy, int64_t tokens, int64_t out_features, int64_t in_features) {
+  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, w_dtype, y_dtype}));
+  if (bias) RETURN_IF_ERROR(CheckFloat(kOp, bias_dtype, "bias"));
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
-  const int64_t m = w.dim(0), k = w.dim(1), n = y.numel() / std::max<int64_t>(1, m);
+  const int64_t m = out_features, n = tokens, k = in_features;
   if (m == 0 || n == 0) return OkStatus();
+  if (k == 0) return UnimplementedError(fmt::format("{}: in_features == 0", kOp));
   // A bias of another dtype than y is added by a separate pass (the epilogue reads y's type).
-  const bool epi_bias = bias && bias->dtype() == y.dtype();
-  const void* bias_ptr = epi_bias ? bias->data() : nullptr;
+  const bool epi_bias = bias && bias_dtype == y_dtype;
+  const void* bias_ptr = epi_bias ? bias : nullptr;
   cudaStream_t stream = StreamOf(ctx);
   LtDevice& dev = DeviceState(ctx.device.index);
   std::lock_guard<std::mutex> lock(dev.mu);
   if (!dev.handle) LT_RETURN_IF_ERROR(cublasLtCreate(&dev.handle));
   auto ws_it = dev.workspaces.find(stream);
   if (ws_it == dev.workspaces.end()) {
-    ASSIGN_OR_RETURN(Tensor ws, Scratch(kOp, ctx, static_cast<int64_t>(kWorkspaceBytes), DType::kU8));
+    ASSIGN_OR_RETURN(Tensor ws,
+                     Scratch(kOp, ctx, static_cast<int64_t>(kWorkspaceBytes), DType::kU8));
     ws_it = dev.workspaces.emplace(stream, std::move(ws)).first;
   }
   Descs d;
-  RETURN_IF_ERROR(MakeDescs(x.dtype(), m, n, k, bias_ptr, d));
-  const uint32_t align[4] = {Alignment(w.data()), Alignment(x.data()), Alignment(y.data()),
-                             Alignment(y.data())};
-  const AlgoKey key{m, n, k, static_cast<int>(x.dtype()), epi_bias, align[0], align[1], align[2],
-                    bias_ptr ? Alignment(bias_ptr) : 0u};
+  RETURN_IF_ERROR(MakeDescs(x_dtype, m, n, k, ldx, ldy, bias_ptr, d));
+  const uint32_t align[4] = {Alignment(w), Alignment(x), Alignment(y), Alignment(y)};
+  const AlgoKey key{m, n, k, static_cast<int>(x_dtype), epi_bias, align[0], align[1], align[2],
+                    bias_ptr ? Alignment(bias_ptr) : 0u, ldx, ldy};
   cublasLtMatmulAlgo_t algo;
   RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
   const float alpha = 1.f, beta = 0.f;
-  LT_RETURN_IF_ERROR(cublasLtMatmul(dev.handle, d.op, &alpha, w.data(), d.a, x.data(), d.b, &beta,
-                                    y.data(), d.c, y.data(), d.c, &algo, ws_it->second.data(),
-                                    kWorkspaceBytes, stream));
+  LT_RETURN_IF_ERROR(cublasLtMatmul(dev.handle, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y,
+                                    d.c, &algo, ws_it->second.data(), kWorkspaceBytes, stream));
   if (bias && !epi_bias) {
-    // y[r, :] += bias: a pointwise add whose b operand has row stride 0 (broadcast).
+    // Convert the bias to y's dtype, then y[r, :] += bias as a pointwise add whose b operand
+    // has row stride 0 (a broadcast row).
+    ASSIGN_OR_RETURN(Tensor b, Scratch(kOp, ctx, m, y_dtype));
+    kernels::StridedCopyArgs c;
+    c.rank = 1;
+    c.shape[0] = m;
+    c.src_stride[0] = c.dst_stride[0] = 1;
+    c.src = bias;
+    c.dst = b.data();
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::StridedCopy(bias_dtype, y_dtype, c, stream));
     kernels::PointwiseArgs p;
     p.op = kernels::PointwiseOp::kAdd;
-    p.a = {y.data(), m};
-    p.b = {nullptr, 0};
-    ASSIGN_OR_RETURN(Tensor b, Scratch(kOp, ctx, m, y.dtype()));
-    RETURN_IF_ERROR(Copy(ctx, bias->Reshape(Shape{m}), b));
-    p.b.ptr = b.data();
-    p.out = y.data();
-    p.out_stride = m;
+    p.a = {y, ldy};
+    p.b = {b.data(), 0};
+    p.out = y;
+    p.out_stride = ldy;
     p.rows = n;
     p.cols = m;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(y.dtype(), p, stream));
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(y_dtype, p, stream));
   }
   return OkStatus();
 }

@@ -41,9 +41,16 @@ __global__ void NormKernel(NormArgs p, int wkind, int bkind) {
   // Pass 2: write. Each thread re-reads only elements it wrote itself in pass 1.
   for (int64_t c = threadIdx.x; c < p.cols; c += blockDim.x) {
     const float v = res ? ToF(res[c]) : ToF(x[c]);
-    const float w = LoadAny(p.weight, wkind, c) + p.weight_offset;
-    float y = (v - mean) * inv * w;
-    if (p.kind == NormKind::kLayer && p.bias) y += LoadAny(p.bias, bkind, c);
+    const float w = LoadAny(p.weight, wkind, c);
+    float y;
+    if (p.kind == NormKind::kLayer) {
+      y = (v - mean) * inv * w;
+      if (p.bias) y += LoadAny(p.bias, bkind, c);
+    } else if (p.weight_offset == 0.f) {
+      y = ToF(FromF<T>(v * inv)) * w;  // HF LlamaRMSNorm: round, then multiply by the weight
+    } else {
+      y = v * inv * (w + p.weight_offset);  // HF GemmaRMSNorm: f32 throughout
+    }
     out[c] = FromF<T>(y);
   }
 }
