@@ -148,7 +148,15 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
   a.softcap = logit_softcap;
   a.window = sliding_window;
   cudaStream_t stream = StreamOf(ctx);
-  if (plan.num_prefill > 0) {
+  const size_t tc_smem = kernels::AttentionTcSmemBytes(q_dtype, d);
+  if (plan.num_prefill > 0 && tc_smem > 0 && tc_smem <= info.smem_optin) {
+    kernels::AttentionArgs p = a;
+    const int rows = kernels::AttentionTcRows();
+    p.heads_per_cta = LargestDivisorAtMost(group, rows);
+    p.tile_tokens = std::max(1, std::min(rows / p.heads_per_cta, plan.max_prefill_qlen));
+    p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefillTC(q_dtype, p, stream));
+  } else if (plan.num_prefill > 0) {
     kernels::AttentionArgs p = a;
     const int rmax = FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
     p.heads_per_cta = LargestDivisorAtMost(group, rmax);

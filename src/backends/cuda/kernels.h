@@ -126,5 +126,10 @@ struct AttentionArgs {
 size_t AttentionSmemBytes(int rows, int head_dim);
 cudaError_t AttentionPrefill(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 cudaError_t AttentionDecode(DType dtype, const AttentionArgs& args, cudaStream_t stream);
+// Tensor-core prefill (attention_tc.cu): f16/bf16, head_dim % 16 == 0 and <= 128. A CTA holds
+// AttentionTcRows() rows (tile_tokens * heads_per_cta <= that). SmemBytes is 0 if unsupported.
+int AttentionTcRows();
+size_t AttentionTcSmemBytes(DType dtype, int head_dim);
+cudaError_t AttentionPrefillTC(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 
 }  // namespace pagellm::cuda::kernels
