@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/sampling_row.h"
 #include "tensor/dtype.h"
 
 namespace pagellm::cuda::kernels {
@@ -131,5 +132,11 @@ cudaError_t AttentionDecode(DType dtype, const AttentionArgs& args, cudaStream_t
 int AttentionTcRows();
 size_t AttentionTcSmemBytes(DType dtype, int head_dim);
 cudaError_t AttentionPrefillTC(DType dtype, const AttentionArgs& args, cudaStream_t stream);
+
+// ---- sampling (sampling.cu) ----
+// One CTA per row; dev_params on the device. See sampling.h.
+cudaError_t Sample(const void* logits, DType dtype, int64_t ld, int64_t rows, int64_t vocab,
+                   const GpuSamplingRow* dev_params, int32_t* out_ids, float* out_logprobs,
+                   cudaStream_t stream);
 
 }  // namespace pagellm::cuda::kernels
