@@ -134,6 +134,7 @@ __device__ void OnlineSoftmax(const Smem& sm, int rows) {
     }
     const float sum = WarpSum(prob);
     sm.s[r * kTK + lane] = prob;
+    __syncwarp();  // every lane has read m[r] / l[r] before lane 0 updates them
     if (lane == 0) {
       sm.l[r] = sm.l[r] * alpha + sum;
       sm.m[r] = m_new;

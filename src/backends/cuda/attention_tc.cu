@@ -123,6 +123,7 @@ __device__ void WarpSoftmax(const AttentionArgs& p, const TcSmem& sm, int row0, 
     }
     if (m_new != -INFINITY) alpha = expf(m_old - m_new);
     sum = WarpSum(sum);
+    __syncwarp();  // every lane has read m[r] before lane 0 updates it
     if (lane == 0) {
       sm.l[r] = sm.l[r] * alpha + sum;
       sm.m[r] = m_new;

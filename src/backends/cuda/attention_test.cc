@@ -164,14 +164,15 @@ const AttnCase kCases[] = {
     {"long_window_decode", 4, 2, 64, 16, {{2500, 1}, {100, 1}}, 1000},
 };
 
-class CudaAttention : public ::testing::TestWithParam<DType> {
+class CudaAttention : public ::testing::TestWithParam<std::tuple<int, DType>> {
  protected:
   void SetUp() override { PAGELLM_SKIP_WITHOUT_CUDA(); }
 };
 
 TEST_P(CudaAttention, MatchesReference) {
-  std::mt19937 rng(7);
-  for (const AttnCase& c : kCases) RunCase(c, GetParam(), rng);
+  const auto [index, dtype] = GetParam();
+  std::mt19937 rng(7 + index);
+  RunCase(kCases[index], dtype, rng);
 }
 
 TEST(CudaAttentionValidation, RejectsBlockIdsOutsideTheCache) {
@@ -186,9 +187,14 @@ TEST(CudaAttentionValidation, RejectsBlockIdsOutsideTheCache) {
   EXPECT_FALSE(ops::PagedAttention(GpuCtx(), q, kc, vc, f.meta, params, out).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFloat, CudaAttention,
-                         ::testing::Values(DType::kF32, DType::kF16, DType::kBF16),
-                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaAttention,
+    ::testing::Combine(::testing::Range(0, static_cast<int>(std::size(kCases))),
+                       ::testing::Values(DType::kF32, DType::kF16, DType::kBF16)),
+    [](const auto& info) {
+      return std::string(kCases[std::get<0>(info.param)].name) + "_" +
+             std::string(DTypeName(std::get<1>(info.param)));
+    });
 
 }  // namespace
 }  // namespace pagellm::cuda

@@ -131,6 +131,10 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   const int64_t m = out_features, n = tokens, k = in_features;
   if (m == 0 || n == 0) return OkStatus();
   if (k == 0) return UnimplementedError(fmt::format("{}: in_features == 0", kOp));
+  if (n == 1) ldx = k, ldy = m;  // a single row: its stride is irrelevant
+  if (ldx < k || ldy < m)
+    return InvalidArgumentError(fmt::format("{}: row strides {} / {} below widths {} / {}", kOp,
+                                            ldx, ldy, k, m));
   // A bias of another dtype than y is added by a separate pass (the epilogue reads y's type).
   const bool epi_bias = bias && bias_dtype == y_dtype;
   const void* bias_ptr = epi_bias ? bias : nullptr;
