@@ -139,6 +139,10 @@ Batch MakeBatch(int seqs, int context, int qlen, int block_size) {
     m.block_indptr_host.push_back(static_cast<int32_t>(m.block_indices_host.size()));
     m.query_start_loc_host.push_back(m.query_start_loc_host.back() + qlen);
     m.seq_lens_host.push_back(context);
+    for (int t = context - qlen; t < context; ++t) {
+      const int32_t block = m.block_indices_host[m.block_indptr_host[s] + t / block_size];
+      m.slot_mapping_host.push_back(block * block_size + t % block_size);
+    }
   }
   m.num_tokens = seqs * qlen;
   m.max_query_len = qlen;
@@ -148,6 +152,7 @@ Batch MakeBatch(int seqs, int context, int qlen, int block_size) {
   m.seq_lens = Ints(m.seq_lens_host);
   m.block_indptr = Ints(m.block_indptr_host);
   m.block_indices = Ints(m.block_indices_host);
+  m.slot_mapping = Ints(m.slot_mapping_host);
   return b;
 }
 
