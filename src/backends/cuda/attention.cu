@@ -238,6 +238,13 @@ __global__ void ReduceKernel(AttentionArgs p) {
   }
 }
 
+template <typename T>
+cudaError_t LaunchReduce(const AttentionArgs& p, cudaStream_t stream) {
+  dim3 rgrid(static_cast<unsigned>(p.num_seqs), static_cast<unsigned>(p.num_q_heads));
+  ReduceKernel<T><<<rgrid, p.head_dim >= 128 ? 128 : 64, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
 bool VecOk(DType dtype, const AttentionArgs& p) {
   const int n = 16 / static_cast<int>(DTypeSize(dtype));
   return p.head_dim % n == 0 && Aligned16(p.k_cache) && Aligned16(p.v_cache);
@@ -258,8 +265,7 @@ cudaError_t Launch(const AttentionArgs& p, bool decode, cudaStream_t stream) {
     dim3 grid(static_cast<unsigned>(p.num_seqs), gy, static_cast<unsigned>(p.num_splits));
     AttentionKernel<T><<<grid, kThreads, smem, stream>>>(p, true, vec);
     if ((err = cudaGetLastError()) != cudaSuccess || p.num_splits == 1) return err;
-    dim3 rgrid(static_cast<unsigned>(p.num_seqs), static_cast<unsigned>(p.num_q_heads));
-    ReduceKernel<T><<<rgrid, p.head_dim >= 128 ? 128 : 64, 0, stream>>>(p);
+    return LaunchReduce<T>(p, stream);
   } else {
     dim3 grid(static_cast<unsigned>(p.num_seqs * p.tiles_per_seq), gy);
     AttentionKernel<T><<<grid, kThreads, smem, stream>>>(p, false, vec);
@@ -283,6 +289,15 @@ size_t AttentionSmemBytes(int rows, int head_dim) {
                         static_cast<size_t>(kTK) * head_dim + static_cast<size_t>(rows) * kTK +
                         3 * static_cast<size_t>(rows);
   return kTK * sizeof(int64_t) + floats * sizeof(float);
+}
+
+cudaError_t AttentionReduce(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
+  switch (dtype) {
+    case DType::kF32: return LaunchReduce<float>(args, stream);
+    case DType::kF16: return LaunchReduce<__half>(args, stream);
+    case DType::kBF16: return LaunchReduce<__nv_bfloat16>(args, stream);
+    default: return cudaErrorInvalidValue;
+  }
 }
 
 cudaError_t AttentionPrefill(DType dtype, const AttentionArgs& args, cudaStream_t stream) {

@@ -166,13 +166,18 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
   }
   if (plan.num_decode > 0) {
     kernels::AttentionArgs p = a;
-    p.heads_per_cta = LargestDivisorAtMost(group, FitRows(16, d, info.smem_optin));
+    const bool fast = kernels::AttentionDecodeFastSupported(d);
+    p.heads_per_cta = LargestDivisorAtMost(
+        group, fast ? kernels::AttentionDecodeFastMaxHeads() : FitRows(16, d, info.smem_optin));
     p.tile_tokens = 1;
+    // Split the context (flash-decoding) until there are about `target` CTAs; each split keeps
+    // at least 256 keys so the merge stays cheap.
+    const int64_t target = (fast ? 4 : 2) * static_cast<int64_t>(info.sms);
     const int64_t ctas = static_cast<int64_t>(meta.num_seqs) * hk * (group / p.heads_per_cta);
     const int keys = std::max(1, plan.max_decode_keys);
     int splits = 1;
-    if (keys > 256 && ctas < 2 * info.sms) {
-      const int64_t want = (2 * info.sms + ctas - 1) / ctas;
+    if (keys > 256 && ctas < target) {
+      const int64_t want = (target + ctas - 1) / ctas;
       splits = static_cast<int>(std::min<int64_t>({want, (keys + 255) / 256, 64}));
     }
     p.split_chunk = ((keys + splits - 1) / splits + 31) / 32 * 32;
@@ -185,7 +190,8 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
       p.part_o = part_o.data<float>();
       p.part_ml = part_ml.data<float>();
     }
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionDecode(q_dtype, p, stream));
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, fast ? kernels::AttentionDecodeFast(q_dtype, p, stream)
+                                           : kernels::AttentionDecode(q_dtype, p, stream));
   }
   return OkStatus();
 }
