@@ -37,7 +37,8 @@ TEST_P(CudaElementwise, Activations) {
   const DType dt = GetParam();
   for (auto act : {ops::Activation::kSilu, ops::Activation::kGeluTanh, ops::Activation::kGeluExact,
                    ops::Activation::kRelu, ops::Activation::kGeluQuick}) {
-    const Shape shape{7, 333};
+    // 7 x 333: scalar path; 4 x 1024: 16-byte vector path.
+    const Shape shape = act == ops::Activation::kSilu ? Shape{4, 1024} : Shape{7, 333};
     auto x = RandomValues(rng_, shape.numel(), dt, -4, 4);
     Tensor dx = ToDevice(x, shape, dt), out = Poisoned(shape, dt);
     ASSERT_TRUE(ops::Activate(GpuCtx(), act, dx, out).ok());
@@ -67,7 +68,7 @@ TEST_P(CudaElementwise, GatedActivationOnStridedInput) {
 
 TEST_P(CudaElementwise, AddScaleSoftCap) {
   const DType dt = GetParam();
-  const Shape shape{3, 1001};
+  for (const Shape& shape : {Shape{3, 1001}, Shape{4, 1024}}) {
   auto a = RandomValues(rng_, shape.numel(), dt, -5, 5), b = RandomValues(rng_, shape.numel(), dt);
   Tensor da = ToDevice(a, shape, dt), db = ToDevice(b, shape, dt), out = Poisoned(shape, dt);
   std::vector<double> ref(a.size());
@@ -80,6 +81,7 @@ TEST_P(CudaElementwise, AddScaleSoftCap) {
   ASSERT_TRUE(ops::SoftCap(GpuCtx(), da, 3.f).ok());  // in place
   for (size_t i = 0; i < a.size(); ++i) ref[i] = 3.0 * std::tanh(a[i] / 3.0);
   EXPECT_LE(RelError(ToHostFloats(da), ref), Tolerance(dt));
+  }
 }
 
 TEST_P(CudaElementwise, RmsNormAndAddRmsNorm) {

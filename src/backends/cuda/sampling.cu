@@ -26,12 +26,12 @@ struct Row {
   const void* p;
   DType t;
   int64_t n;
-  float inv_t;
+  float t_div;  // temperature (the CPU divides: same rounding)
   __device__ float At(int64_t i) const {  // x' (NaN read as -inf)
     float v = t == DType::kF32   ? static_cast<const float*>(p)[i]
               : t == DType::kF16 ? __half2float(static_cast<const __half*>(p)[i])
                                  : __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
-    return isnan(v) ? -INFINITY : v * inv_t;
+    return isnan(v) ? -INFINITY : (t_div == 1.f ? v : v / t_div);
   }
 };
 
@@ -119,7 +119,7 @@ __global__ void __launch_bounds__(kThreads)
   if (pr.temperature < 1e-5f) {
     token = BlockArgmax(raw, fs, is);
   } else {
-    const Row r{base, dt, vocab, 1.f / pr.temperature};
+    const Row r{base, dt, vocab, pr.temperature};
     float mx = -INFINITY;
     for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) mx = fmaxf(mx, r.At(i));
     mx = BlockMax(mx, fs);
