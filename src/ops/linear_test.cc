@@ -41,13 +41,16 @@ TEST_P(LinearTest, MatchesReference) {
           Tensor x = RandomTensor(Shape{m, k}, c.x, seed++);
           Tensor w = RandomTensor(Shape{n, k}, c.w, seed++);
           Tensor b = RandomTensor(Shape{n}, c.w, seed++);
-          Tensor y = Tensor::EmptyHost(Shape{m, n}, c.y);
-          ASSERT_TRUE(Linear(ctx, x, w, with_bias ? &b : nullptr, y).ok());
-          // Sums of k products of magnitude <= 1: floor the relative error at sqrt(k) scale.
-          ExpectClose(RefLinear(x, w, with_bias ? &b : nullptr), y, testing::TolFor(c.y),
-                      0.05 * std::sqrt(static_cast<double>(k)),
-                      "m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                          " k=" + std::to_string(k));
+          std::vector<double> want = RefLinear(x, w, with_bias ? &b : nullptr);
+          for (bool invariant : {false, true}) {
+            ctx.batch_invariant = invariant;
+            Tensor y = Tensor::EmptyHost(Shape{m, n}, c.y);
+            ASSERT_TRUE(Linear(ctx, x, w, with_bias ? &b : nullptr, y).ok());
+            // Sums of k products of magnitude <= 1: floor the relative error at sqrt(k) scale.
+            ExpectClose(want, y, testing::TolFor(c.y), 0.05 * std::sqrt(static_cast<double>(k)),
+                        "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                            " k=" + std::to_string(k) + (invariant ? " invariant" : ""));
+          }
         }
       }
     }
@@ -124,6 +127,40 @@ TEST(GatherRowsTest, PicksRows) {
   Status s = GatherRows(ctx, x, Tensor::FromInts({7}), one);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("index 7"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace pagellm::ops
+
+namespace pagellm::ops {
+namespace {
+
+// With batch_invariant, each row's result must not depend on the batch it is computed in
+// (engine invariant: batched output == one-by-one output), nor on the thread count.
+TEST(LinearTest, BatchInvariant) {
+  ExecCtx inv;
+  inv.batch_invariant = true;
+  for (DType wt : {DType::kF32, DType::kBF16}) {
+    for (int64_t m : {2, 9, 64, 130}) {
+      int64_t n = 300, k = 520;
+      Tensor x = testing::RandomTensor(Shape{m, k}, DType::kF32, 11);
+      Tensor w = testing::RandomTensor(Shape{n, k}, wt, 12);
+      Tensor y = Tensor::EmptyHost(Shape{m, n}, DType::kF32);
+      ASSERT_TRUE(Linear(inv, x, w, nullptr, y).ok());
+      for (int64_t i : {int64_t{0}, m / 2, m - 1}) {
+        for (int threads : {1, 0}) {
+          ExecCtx ctx = inv;
+          ctx.num_threads = threads;
+          Tensor xi = x.Slice(0, i, i + 1);
+          Tensor yi = Tensor::EmptyHost(Shape{1, n}, DType::kF32);
+          ASSERT_TRUE(Linear(ctx, xi, w, nullptr, yi).ok());
+          for (int64_t j = 0; j < n; ++j)
+            ASSERT_EQ(yi.data<float>()[j], y.data<float>()[i * n + j])
+                << "w " << DTypeName(wt) << " m " << m << " row " << i << " col " << j;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

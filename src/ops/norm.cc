@@ -23,10 +23,25 @@ StatusOr<Rows> CheckNormArgs(const ExecCtx& ctx, const char* op, const Tensor& x
   return xr;
 }
 
+// [T, H, D] views strided over tokens (q/k slices of a fused qkv, for per-head q/k norms) are
+// not uniformly strided rows: normalize them one token at a time.
+bool IsTokenStridedHeads(const Tensor& t) {
+  return t.rank() == 3 && t.dim(0) > 1 && t.dim(1) > 1 && t.stride(2) == 1 &&
+         t.stride(1) == t.dim(2) && t.stride(0) != t.dim(1) * t.dim(2);
+}
+
 }  // namespace
 
 Status RmsNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, float eps,
                float weight_offset, Tensor& out) {
+  if (IsTokenStridedHeads(x) || IsTokenStridedHeads(out)) {
+    RETURN_IF_ERROR(internal::CheckShape("RmsNorm", "out", out, x.shape()));
+    for (int64_t t = 0; t < x.dim(0); ++t) {
+      Tensor xt = x.Select(t), ot = out.Select(t);
+      RETURN_IF_ERROR(RmsNorm(ctx, xt, weight, eps, weight_offset, ot));
+    }
+    return OkStatus();
+  }
   ASSIGN_OR_RETURN(Rows xr, CheckNormArgs(ctx, "RmsNorm", x, weight, out));
   ASSIGN_OR_RETURN(Rows o, AsRows("RmsNorm", "out", out));
   return PAGELLM_DISPATCH(ctx, RmsNorm, x.data(), x.dtype(), xr.ld, weight.data(), weight.dtype(),
@@ -60,9 +75,8 @@ Status LayerNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, cons
     b = bias->data();
     bt = bias->dtype();
   }
-  return PAGELLM_DISPATCH(ctx, LayerNorm, x.data(), x.dtype(), xr.ld, weight.data(),
-                          weight.dtype(), b, bt, eps, out.data(), out.dtype(), o.ld, xr.rows,
-                          xr.width);
+  return PAGELLM_DISPATCH(ctx, LayerNorm, x.data(), x.dtype(), xr.ld, weight.data(), weight.dtype(),
+                          b, bt, eps, out.data(), out.dtype(), o.ld, xr.rows, xr.width);
 }
 
 }  // namespace pagellm::ops

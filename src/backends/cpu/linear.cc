@@ -1,13 +1,16 @@
-// Linear: f32 GEMM through OpenBLAS. Half-precision weights are widened to f32 either row by
-// row inside a dot-product kernel (few tokens: memory bound, never materializes the weight) or
-// in blocks of rows that then go through sgemm (many tokens: compute bound).
+// Linear: f32 GEMM through OpenBLAS (single-threaded calls on per-thread slices of the weight
+// rows). Half-precision weights are widened to f32 in small L2-resident blocks, then either go
+// through the tiled dot kernel (few tokens: memory bound) or sgemm (many tokens: compute bound).
+// ExecCtx::batch_invariant always uses the dot kernel (fixed summation order).
 #include <cblas.h>
 
 #include <algorithm>
+#include <mutex>
 #include <vector>
 
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_util.h"
+#include "backends/cpu/dot_kernel.h"
 
 namespace pagellm::cpu {
 namespace {
@@ -15,41 +18,45 @@ namespace {
 using internal::LoadRow;
 using internal::StoreRow;
 
-constexpr int64_t kSmallM = 8;                   // at most this many rows use the dot kernel
-constexpr int64_t kBlockBytes = 8 << 20;         // f32 weight block for the sgemm path
+constexpr int64_t kSmallM = 8;            // half weights: at most this many rows use the dot kernel
+constexpr int64_t kBlockBytes = 1 << 20;  // f32 weight block (per thread) for the sgemm path
 
-inline float Dot(const float* a, const float* b, int64_t k) {
-  float acc = 0.f;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < k; ++i) acc += a[i] * b[i];
-  return acc;
+// OpenBLAS runs single-threaded inside our OpenMP threads: mixing its pthread pool with
+// OpenMP makes each pool's idle threads spin against the other (measured 5x slower).
+void UseSingleThreadedBlas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
-// y32[m, n] = x32[m, k] @ w[n, k]^T for half-precision w and small m.
-void SmallMHalfWeight(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w,
-                      DType wt, float* y32, int64_t ldy, int64_t m, int64_t n, int64_t k) {
-  int threads = internal::NumThreads(ctx.num_threads, n * k, 1 << 16);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t j = 0; j < n; ++j) {
-    float* wrow = internal::Scratch(k);
-    LoadRow(w, wt, j * k, k, wrow);
-    for (int64_t i = 0; i < m; ++i) y32[i * ldy + j] = Dot(x32 + i * ldx, wrow, k);
+// y32[m, rows] (ld ldy) = x32 @ w[rows, k]^T for one slice of weight rows, in f32 blocks.
+void SliceGemm(const float* x32, int64_t ldx, const void* w, DType wt, int64_t j0, int64_t rows,
+               float* y32, int64_t ldy, int64_t m, int64_t k) {
+  int64_t nb = std::clamp<int64_t>(kBlockBytes / (4 * std::max<int64_t>(k, 1)), 16, 1024);
+  for (int64_t b = 0; b < rows; b += nb) {
+    int64_t r = std::min(nb, rows - b);
+    const float* wb = static_cast<const float*>(w) + (j0 + b) * k;
+    if (wt != DType::kF32) {
+      float* buf = internal::Scratch(r * k, 1);
+      for (int64_t i = 0; i < r; ++i) LoadRow(w, wt, (j0 + b + i) * k, k, buf + i * k);
+      wb = buf;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(r),
+                static_cast<int>(k), 1.f, x32, static_cast<int>(ldx), wb, static_cast<int>(k), 0.f,
+                y32 + j0 + b, static_cast<int>(ldy));
   }
 }
 
-// y32 = x32 @ w^T, widening w in blocks of rows and multiplying each block with sgemm.
-void BlockedHalfWeight(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w,
-                       DType wt, float* y32, int64_t ldy, int64_t m, int64_t n, int64_t k) {
-  int64_t nb = std::clamp<int64_t>(kBlockBytes / (4 * std::max<int64_t>(k, 1)), 16, n);
-  std::vector<float> wblock(static_cast<size_t>(nb * k));
-  int threads = internal::NumThreads(ctx.num_threads, nb * k, 1 << 16);
-  for (int64_t j0 = 0; j0 < n; j0 += nb) {
-    int64_t rows = std::min(nb, n - j0);
+// Splits the weight rows over OpenMP threads; each runs single-threaded sgemm on its slice.
+void ParallelGemm(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w, DType wt,
+                  float* y32, int64_t ldy, int64_t m, int64_t n, int64_t k) {
+  UseSingleThreadedBlas();
+  int threads = internal::NumThreads(ctx.num_threads, m * n * k, 1 << 20);
+  int64_t slice = ((n + threads - 1) / threads + 15) / 16 * 16;
+  int64_t slices = (n + slice - 1) / slice;
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) LoadRow(w, wt, (j0 + r) * k, k, wblock.data() + r * k);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m),
-                static_cast<int>(rows), static_cast<int>(k), 1.f, x32, static_cast<int>(ldx),
-                wblock.data(), static_cast<int>(k), 0.f, y32 + j0, static_cast<int>(ldy));
+  for (int64_t s = 0; s < slices; ++s) {
+    int64_t j0 = s * slice;
+    SliceGemm(x32, ldx, w, wt, j0, std::min(slice, n - j0), y32, ldy, m, k);
   }
 }
 
@@ -79,15 +86,10 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   }
   if (k == 0) {
     for (int64_t i = 0; i < m; ++i) std::fill(y32 + i * ldy32, y32 + i * ldy32 + n, 0.f);
-  } else if (w_dtype == DType::kF32) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), 1.f, x32, static_cast<int>(ldx32),
-                static_cast<const float*>(w), static_cast<int>(k), 0.f, y32,
-                static_cast<int>(ldy32));
-  } else if (m <= kSmallM) {
-    SmallMHalfWeight(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
+  } else if (ctx.batch_invariant || (w_dtype != DType::kF32 && m <= kSmallM)) {
+    internal::DotGemm(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
   } else {
-    BlockedHalfWeight(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
+    ParallelGemm(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
   }
   if (bias) {
     std::vector<float> b32(static_cast<size_t>(n));

@@ -1,0 +1,7 @@
+# CPU op micro benchmarks. Include from bench/CMakeLists.txt: include(${CMAKE_CURRENT_LIST_DIR}/cpu_ops.cmake)
+add_executable(cpu_ops_bench ${CMAKE_CURRENT_LIST_DIR}/cpu_ops_bench.cc)
+target_link_libraries(cpu_ops_bench PRIVATE pagellm_ops)
+if(TARGET benchmark::benchmark)
+  target_link_libraries(cpu_ops_bench PRIVATE benchmark::benchmark)
+  target_compile_definitions(cpu_ops_bench PRIVATE PAGELLM_HAVE_GBENCH=1)
+endif()
