@@ -116,6 +116,27 @@ TEST_P(CudaElementwise, RmsNormAndAddRmsNorm) {
   EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
 }
 
+// A half-precision input normalised into a float32 output (Llama rounding to x's dtype first).
+TEST_P(CudaElementwise, RmsNormIntoFloat32) {
+  const DType dt = GetParam();
+  const int64_t rows = 3, h = 520;
+  auto x = RandomValues(rng_, rows * h, dt, -2, 2), w = RandomValues(rng_, h, dt, 0.5f, 1.5f);
+  Tensor dx = ToDevice(x, Shape{rows, h}, dt), dw = ToDevice(w, Shape{h}, dt);
+  Tensor out = Poisoned(Shape{rows, h}, DType::kF32);
+  ASSERT_TRUE(ops::RmsNorm(GpuCtx(), dx, dw, 1e-6f, 0.f, out).ok());
+  std::vector<double> normed(x.size()), ref(x.size());
+  for (int64_t i = 0; i < rows; ++i) {
+    double ss = 0;
+    for (int64_t c = 0; c < h; ++c) ss += double(x[i * h + c]) * x[i * h + c];
+    const double inv = 1 / std::sqrt(ss / h + 1e-6);
+    for (int64_t c = 0; c < h; ++c) normed[i * h + c] = x[i * h + c] * inv;
+  }
+  normed = RoundTo(normed, dt);
+  for (size_t i = 0; i < x.size(); ++i) ref[i] = normed[i] * w[i % h];
+  // The intermediate rounding can flip by one ulp of dt where f32 and f64 disagree.
+  EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
+}
+
 TEST_P(CudaElementwise, LayerNorm) {
   const DType dt = GetParam();
   const int64_t rows = 4, h = 777;

@@ -71,7 +71,7 @@ struct Descs {
 };
 
 // cuBLAS view: m = out features, n = tokens, k = in features; lda = k, ldb = ldx, ldc = ldy.
-Status MakeDescs(DType dt, int64_t m, int64_t n, int64_t k, int64_t ldx, int64_t ldy,
+Status MakeDescs(DType dt, DType yt, int64_t m, int64_t n, int64_t k, int64_t ldx, int64_t ldy,
                  const void* bias, Descs& d) {
   LT_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
@@ -89,7 +89,7 @@ Status MakeDescs(DType dt, int64_t m, int64_t n, int64_t k, int64_t ldx, int64_t
   const cudaDataType_t t = LtType(dt);
   LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.a, t, k, m, k));
   LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.b, t, k, n, ldx));
-  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.c, t, m, n, ldy));
+  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.c, LtType(yt), m, n, ldy));
   return OkStatus();
 }
 
@@ -125,7 +125,11 @@ Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&al
 Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, const void* w,
               DType w_dtype, const void* bias, DType bias_dtype, void* y, DType y_dtype,
               int64_t ldy, int64_t tokens, int64_t out_features, int64_t in_features) {
-  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, w_dtype, y_dtype}));
+  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, w_dtype}));
+  // y is x's dtype, or f32 (e.g. logits); cuBLASLt supports both with f32 accumulation.
+  if (y_dtype != x_dtype && y_dtype != DType::kF32)
+    return UnimplementedError(fmt::format("{}: y must be {} or float32, got {}", kOp,
+                                          DTypeName(x_dtype), DTypeName(y_dtype)));
   if (bias) RETURN_IF_ERROR(CheckFloat(kOp, bias_dtype, "bias"));
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
   const int64_t m = out_features, n = tokens, k = in_features;
@@ -149,10 +153,11 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
     ws_it = dev.workspaces.emplace(stream, std::move(ws)).first;
   }
   Descs d;
-  RETURN_IF_ERROR(MakeDescs(x_dtype, m, n, k, ldx, ldy, bias_ptr, d));
+  RETURN_IF_ERROR(MakeDescs(x_dtype, y_dtype, m, n, k, ldx, ldy, bias_ptr, d));
   const uint32_t align[4] = {Alignment(w), Alignment(x), Alignment(y), Alignment(y)};
-  const AlgoKey key{m, n, k, static_cast<int>(x_dtype), epi_bias, align[0], align[1], align[2],
-                    bias_ptr ? Alignment(bias_ptr) : 0u, ldx, ldy};
+  const int types = static_cast<int>(x_dtype) * 16 + static_cast<int>(y_dtype);
+  const AlgoKey key{m,        n,        k,        types, epi_bias, align[0],
+                    align[1], align[2], bias_ptr ? Alignment(bias_ptr) : 0u, ldx, ldy};
   cublasLtMatmulAlgo_t algo;
   RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
   const float alpha = 1.f, beta = 0.f;

@@ -62,6 +62,27 @@ TEST_P(CudaGemm, BiasOfOtherDType) {
   EXPECT_LE(RelError(ToHostFloats(y), ref), 2 * Tolerance(dt));  // bias rounded, then added
 }
 
+// Half-precision operands with a float32 output (e.g. logits), with a float32 bias.
+TEST_P(CudaGemm, FloatOutput) {
+  const DType dt = GetParam();
+  if (dt == DType::kF32) GTEST_SKIP() << "same dtype";
+  const int64_t t = 9, in = 256, out = 300;
+  auto x = RandomValues(rng_, t * in, dt), w = RandomValues(rng_, out * in, dt);
+  auto b = RandomValues(rng_, out, DType::kF32);
+  Tensor dx = ToDevice(x, Shape{t, in}, dt), dw = ToDevice(w, Shape{out, in}, dt);
+  Tensor db = ToDevice(b, Shape{out}, DType::kF32), y = Poisoned(Shape{t, out}, DType::kF32);
+  Status st = ops::Linear(GpuCtx(), dx, dw, &db, y);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<double> ref(t * out);
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t o = 0; o < out; ++o) {
+      double acc = b[o];
+      for (int64_t k = 0; k < in; ++k) acc += double(x[i * in + k]) * w[o * in + k];
+      ref[i * out + o] = acc;
+    }
+  EXPECT_LE(RelError(ToHostFloats(y), ref), 1e-5);  // f32 accumulate, f32 output
+}
+
 TEST(CudaGemmValidation, RejectsBadShapes) {
   PAGELLM_SKIP_WITHOUT_CUDA();
   Tensor x = Poisoned(Shape{3, 8}, DType::kF32), w = Poisoned(Shape{4, 9}, DType::kF32);

@@ -64,7 +64,8 @@ struct NormArgs {
   int64_t out_stride = 0;
   int64_t rows = 0, cols = 0;
 };
-cudaError_t Norm(DType dtype, const NormArgs& args, cudaStream_t stream);
+// x (and residual) of `dtype`; out of `out_dtype` (any float type).
+cudaError_t Norm(DType dtype, DType out_dtype, const NormArgs& args, cudaStream_t stream);
 
 // ---- rotary (rotary.cu) ----
 struct RotaryArgs {

@@ -5,14 +5,14 @@
 namespace pagellm::cuda::kernels {
 namespace {
 
-template <typename T>
+template <typename T, typename TO>
 __global__ void NormKernel(NormArgs p, int wkind, int bkind) {
   __shared__ float scratch[32];
   const int64_t r = blockIdx.x;
   const T* x = static_cast<const T*>(p.x.ptr) + r * p.x.stride;
   T* res = p.kind == NormKind::kAddRms ? static_cast<T*>(p.residual) + r * p.residual_stride
                                        : nullptr;
-  T* out = static_cast<T*>(p.out) + r * p.out_stride;
+  TO* out = static_cast<TO*>(p.out) + r * p.out_stride;
   // Pass 1: the statistic. For kAddRms the residual is updated here and its rounded value is
   // what gets normalised (the same bits a later layer reads back).
   float acc = 0.f;
@@ -51,26 +51,36 @@ __global__ void NormKernel(NormArgs p, int wkind, int bkind) {
     } else {
       y = v * inv * (w + p.weight_offset);  // HF GemmaRMSNorm: f32 throughout
     }
-    out[c] = FromF<T>(y);
+    out[c] = FromF<TO>(y);
   }
 }
 
-template <typename T>
+template <typename T, typename TO>
 cudaError_t Launch(const NormArgs& p, cudaStream_t stream) {
   if (p.rows == 0) return cudaSuccess;
   const int threads = p.cols >= 2048 ? 512 : (p.cols >= 512 ? 256 : 128);
-  NormKernel<T><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
+  NormKernel<T, TO><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
       p, DTypeKind(p.weight_t), DTypeKind(p.bias_t));
   return cudaGetLastError();
 }
 
+template <typename T>
+cudaError_t LaunchOut(DType out_t, const NormArgs& p, cudaStream_t stream) {
+  switch (out_t) {
+    case DType::kF32: return Launch<T, float>(p, stream);
+    case DType::kF16: return Launch<T, __half>(p, stream);
+    case DType::kBF16: return Launch<T, __nv_bfloat16>(p, stream);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
 }  // namespace
 
-cudaError_t Norm(DType dtype, const NormArgs& args, cudaStream_t stream) {
+cudaError_t Norm(DType dtype, DType out_dtype, const NormArgs& args, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF32: return Launch<float>(args, stream);
-    case DType::kF16: return Launch<__half>(args, stream);
-    case DType::kBF16: return Launch<__nv_bfloat16>(args, stream);
+    case DType::kF32: return LaunchOut<float>(out_dtype, args, stream);
+    case DType::kF16: return LaunchOut<__half>(out_dtype, args, stream);
+    case DType::kBF16: return LaunchOut<__nv_bfloat16>(out_dtype, args, stream);
     default: return cudaErrorInvalidValue;
   }
 }

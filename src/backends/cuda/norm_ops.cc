@@ -10,11 +10,12 @@ namespace {
 using kernels::NormArgs;
 using kernels::NormKind;
 
-Status RunNorm(const char* op, const ExecCtx& ctx, NormArgs& p, DType x_dtype) {
+Status RunNorm(const char* op, const ExecCtx& ctx, NormArgs& p, DType x_dtype, DType out_dtype) {
+  RETURN_IF_ERROR(CheckFloat(op, out_dtype, "out"));
   RETURN_IF_ERROR(CheckFloat(op, p.weight_t, "weight"));
   if (p.bias) RETURN_IF_ERROR(CheckFloat(op, p.bias_t, "bias"));
   RETURN_IF_ERROR(UseDevice(op, ctx));
-  PAGELLM_CUDA_RETURN_IF_ERROR(op, kernels::Norm(x_dtype, p, StreamOf(ctx)));
+  PAGELLM_CUDA_RETURN_IF_ERROR(op, kernels::Norm(x_dtype, out_dtype, p, StreamOf(ctx)));
   return OkStatus();
 }
 
@@ -24,7 +25,7 @@ Status RmsNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, co
                DType w_dtype, float eps, float weight_offset, void* out, DType out_dtype,
                int64_t ldo, int64_t rows, int64_t hidden) {
   constexpr const char* kOp = "cuda::RmsNorm";
-  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, out_dtype}));
+  RETURN_IF_ERROR(CheckFloat(kOp, x_dtype, "x"));
   NormArgs p;
   p.kind = NormKind::kRms;
   p.x = {x, ldx};
@@ -36,7 +37,7 @@ Status RmsNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, co
   p.out_stride = ldo;
   p.rows = rows;
   p.cols = hidden;
-  return RunNorm(kOp, ctx, p, x_dtype);
+  return RunNorm(kOp, ctx, p, x_dtype, out_dtype);
 }
 
 Status AddRmsNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, void* residual,
@@ -44,7 +45,7 @@ Status AddRmsNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx,
                   float weight_offset, void* out, DType out_dtype, int64_t ldo, int64_t rows,
                   int64_t hidden) {
   constexpr const char* kOp = "cuda::AddRmsNorm";
-  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, r_dtype, out_dtype}));
+  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, r_dtype}));
   NormArgs p;
   p.kind = NormKind::kAddRms;
   p.x = {x, ldx};
@@ -58,14 +59,14 @@ Status AddRmsNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx,
   p.out_stride = ldo;
   p.rows = rows;
   p.cols = hidden;
-  return RunNorm(kOp, ctx, p, x_dtype);
+  return RunNorm(kOp, ctx, p, x_dtype, out_dtype);
 }
 
 Status LayerNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, const void* weight,
                  DType w_dtype, const void* bias, DType b_dtype, float eps, void* out,
                  DType out_dtype, int64_t ldo, int64_t rows, int64_t hidden) {
   constexpr const char* kOp = "cuda::LayerNorm";
-  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, out_dtype}));
+  RETURN_IF_ERROR(CheckFloat(kOp, x_dtype, "x"));
   NormArgs p;
   p.kind = NormKind::kLayer;
   p.x = {x, ldx};
@@ -78,7 +79,7 @@ Status LayerNorm(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, 
   p.out_stride = ldo;
   p.rows = rows;
   p.cols = hidden;
-  return RunNorm(kOp, ctx, p, x_dtype);
+  return RunNorm(kOp, ctx, p, x_dtype, out_dtype);
 }
 
 Status ApplyRotary(const ExecCtx& ctx, const int32_t* positions, int64_t num_tokens,
