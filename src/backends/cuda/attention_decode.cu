@@ -34,7 +34,8 @@ __device__ __forceinline__ void LoadChunk(const T* p, bool aligned, float (&f)[k
   for (int e = 0; e < kEpl; ++e) f[e] = ToF(p[e]);
 }
 
-template <typename T, int kEpl>
+// kHeads: compile-time bound on heads_per_cta (4 or 8) so the q/o registers fit the group.
+template <typename T, int kEpl, int kHeads>
 __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, bool aligned) {
   const int seq = blockIdx.x;
   const int qs = p.query_start_loc[seq];
@@ -50,10 +51,10 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
     ke = min(ke, kb + p.split_chunk);
   }
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  float q[kMaxHeads][kEpl], o[kMaxHeads][kEpl], m[kMaxHeads], l[kMaxHeads];
+  float q[kHeads][kEpl], o[kHeads][kEpl], m[kHeads], l[kHeads];
   const T* qrow = static_cast<const T*>(p.q) + qs * p.q_stride_t + lane * kEpl;
 #pragma unroll
-  for (int h = 0; h < kMaxHeads; ++h) {
+  for (int h = 0; h < kHeads; ++h) {
 #pragma unroll
     for (int e = 0; e < kEpl; ++e) {
       q[h][e] = h < hg ? ToF(qrow[(head0 + h) * p.q_stride_h + e]) : 0.f;
@@ -85,7 +86,7 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
       const int key = key0 + u * kWarps;
       if (key >= ke) break;  // uniform across the warp
 #pragma unroll
-      for (int h = 0; h < kMaxHeads; ++h) {
+      for (int h = 0; h < kHeads; ++h) {
         if (h >= hg) break;
         float dot = 0.f;
 #pragma unroll
@@ -103,10 +104,10 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
     }
   }
   // Merge the warps: shared [kWarps][hg] (m, l) and [kWarps][hg][d] o.
-  __shared__ float sm_m[kWarps][kMaxHeads], sm_l[kWarps][kMaxHeads];
-  __shared__ float sm_o[kWarps][kMaxHeads][32 * 4];
+  __shared__ float sm_m[kWarps][kHeads], sm_l[kWarps][kHeads];
+  __shared__ float sm_o[kWarps][kHeads][32 * 4];
 #pragma unroll
-  for (int h = 0; h < kMaxHeads; ++h) {
+  for (int h = 0; h < kHeads; ++h) {
     if (h < hg) {
       if (lane == 0) {
         sm_m[warp][h] = m[h];
@@ -152,7 +153,11 @@ cudaError_t LaunchEpl(const AttentionArgs& p, cudaStream_t stream) {
   const bool aligned = Aligned16(p.k_cache) && Aligned16(p.v_cache) && (kEpl & (kEpl - 1)) == 0;
   dim3 grid(static_cast<unsigned>(p.num_seqs), static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)),
             static_cast<unsigned>(p.num_splits));
-  DecodeKernel<T, kEpl><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
+  if (p.heads_per_cta <= 4) {
+    DecodeKernel<T, kEpl, 4><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
+  } else {
+    DecodeKernel<T, kEpl, kMaxHeads><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
+  }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || p.num_splits == 1) return err;
   return cudaSuccess;

@@ -162,6 +162,7 @@ const AttnCase kCases[] = {
     {"mqa_d80_bs8", 16, 1, 80, 8, {{300, 1}, {5, 40}, {1, 3}}},
     {"d256_group8", 8, 1, 256, 32, {{0, 70}, {900, 1}, {31, 2}}},
     {"long_window_decode", 4, 2, 64, 16, {{2500, 1}, {100, 1}}, 1000},
+    {"group8_d64", 16, 2, 64, 16, {{500, 1}, {2, 1}, {40, 9}}},
 };
 
 class CudaAttention : public ::testing::TestWithParam<std::tuple<int, DType>> {
