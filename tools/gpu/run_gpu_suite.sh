@@ -42,7 +42,7 @@ step() {  # step NAME LOGFILE CMD... : runs CMD, logs to $OUT/LOGFILE, records p
 } >"$OUT/env.log" 2>&1
 cat "$OUT/env.log"
 
-TARGETS="cuda_elementwise_test cuda_gemm_test cuda_attention_test cuda_sampling_test ops_conformance_test cuda_ops_bench"
+TARGETS="cuda_elementwise_test cuda_gemm_test cuda_attention_test cuda_sampling_test cuda_graph_test ops_conformance_test cuda_ops_bench"
 if step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
      -DPAGELLM_CUDA=ON -DPAGELLM_CUDA_ARCHS="$ARCHS" -DPAGELLM_PYTHON=OFF -DPAGELLM_MPI=OFF \
      -DPAGELLM_BUILD_TOKENIZER=OFF; then
@@ -53,7 +53,7 @@ if step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUIL
     [ -f "$f" ] && cuobjdump --dump-resource-usage "$f" 2>/dev/null
   done >"$OUT/resource_usage.log"
   B="$BUILD_DIR/src/backends/cuda"
-  for t in elementwise gemm attention sampling; do
+  for t in elementwise gemm attention sampling graph; do
     [ -x "$B/cuda_${t}_test" ] && step "test_$t" "test_$t.log" timeout 300 "$B/cuda_${t}_test" --gtest_brief=1
   done
   [ -x "$BUILD_DIR/src/ops/ops_conformance_test" ] &&
@@ -75,11 +75,11 @@ fi
 
 echo
 echo "==== summary ($OUT) ===="
-for k in configure build test_elementwise test_gemm test_attention test_sampling conformance memcheck \
+for k in configure build test_elementwise test_gemm test_attention test_sampling test_graph conformance memcheck \
          memcheck_ops racecheck bench; do
   [ -n "${RESULT[$k]:-}" ] && printf '%-22s %s\n' "$k" "${RESULT[$k]}"
 done
-for t in elementwise gemm attention sampling; do
+for t in elementwise gemm attention sampling graph; do
   [ -f "$OUT/test_$t.log" ] && grep -E "^\[  (FAILED|PASSED|SKIPPED) " "$OUT/test_$t.log" | head -20
 done
 [ -f "$OUT/build.log" ] && grep -E "error|FAILED" "$OUT/build.log" | head -20
