@@ -1,0 +1,190 @@
+// Linear through cuBLASLt: y[T, out] = x[T, in] @ w[out, in]^T (+ bias); rows of x and y may
+// be strided (ldx, ldy).
+// Row-major y is column-major y^T [out, T] = w_cm^T [out, in] * x_cm [in, T], where w_cm is the
+// weight buffer read column-major as [in, out] (transa = T) and x_cm is x read as [in, T].
+// All float types accumulate in f32 (CUBLAS_COMPUTE_32F; f32 never uses TF32).
+#include <cublasLt.h>
+#include <fmt/format.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "backends/cuda/cuda_common.h"
+#include "backends/cuda/cuda_ops.h"
+
+namespace pagellm::cuda {
+namespace {
+
+constexpr const char* kOp = "cuda::Linear";
+constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+
+Status LtStatus(cublasStatus_t st, const char* what) {
+  if (st == CUBLAS_STATUS_SUCCESS) return OkStatus();
+  return InternalError(fmt::format("{}: {}: {} ({})", kOp, what, cublasLtGetStatusName(st),
+                                   cublasLtGetStatusString(st)));
+}
+#define LT_RETURN_IF_ERROR(expr) RETURN_IF_ERROR(LtStatus((expr), #expr))
+
+cudaDataType_t LtType(DType t) {
+  return t == DType::kF32 ? CUDA_R_32F : t == DType::kF16 ? CUDA_R_16F : CUDA_R_16BF;
+}
+
+uint32_t Alignment(const void* p) {
+  uint32_t a = 16;
+  while (a > 1 && reinterpret_cast<uintptr_t>(p) % a) a /= 2;
+  return a;
+}
+
+using AlgoKey = std::tuple<int64_t, int64_t, int64_t, int, bool, uint32_t, uint32_t, uint32_t,
+                           uint32_t, int64_t, int64_t>;
+
+// Per-device cuBLASLt handle, per-stream workspaces and a heuristic cache.
+struct LtDevice {
+  std::mutex mu;
+  cublasLtHandle_t handle = nullptr;
+  std::map<cudaStream_t, Tensor> workspaces;
+  std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+};
+
+LtDevice& DeviceState(int index) {
+  static std::mutex mu;
+  static std::map<int, LtDevice*> all;
+  std::lock_guard<std::mutex> lock(mu);
+  LtDevice*& d = all[index];
+  if (!d) d = new LtDevice;  // never freed: lives for the process
+  return *d;
+}
+
+// RAII for the per-call descriptors.
+struct Descs {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulPreference_t pref = nullptr;
+  ~Descs() {
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    if (c) cublasLtMatrixLayoutDestroy(c);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (op) cublasLtMatmulDescDestroy(op);
+  }
+};
+
+// cuBLAS view: m = out features, n = tokens, k = in features; lda = k, ldb = ldx, ldc = ldy.
+Status MakeDescs(DType dt, DType yt, int64_t m, int64_t n, int64_t k, int64_t ldx, int64_t ldy,
+                 const void* bias, Descs& d) {
+  LT_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+  LT_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+  LT_RETURN_IF_ERROR(
+      cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+  if (bias) {
+    const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+    LT_RETURN_IF_ERROR(
+        cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+    LT_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                      &bias, sizeof(bias)));
+  }
+  const cudaDataType_t t = LtType(dt);
+  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.a, t, k, m, k));
+  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.b, t, k, n, ldx));
+  LT_RETURN_IF_ERROR(cublasLtMatrixLayoutCreate(&d.c, LtType(yt), m, n, ldy));
+  return OkStatus();
+}
+
+Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&align)[4],
+                cublasLtMatmulAlgo_t* algo) {
+  auto it = dev.algos.find(key);
+  if (it != dev.algos.end()) {
+    *algo = it->second;
+    return OkStatus();
+  }
+  LT_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&d.pref));
+  const size_t ws = kWorkspaceBytes;
+  LT_RETURN_IF_ERROR(cublasLtMatmulPreferenceSetAttribute(
+      d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+  const cublasLtMatmulPreferenceAttributes_t attrs[4] = {
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+  for (int i = 0; i < 4; ++i)
+    LT_RETURN_IF_ERROR(
+        cublasLtMatmulPreferenceSetAttribute(d.pref, attrs[i], &align[i], sizeof(align[i])));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  LT_RETURN_IF_ERROR(cublasLtMatmulAlgoGetHeuristic(dev.handle, d.op, d.a, d.b, d.c, d.c, d.pref,
+                                                    1, &result, &found));
+  if (found < 1) return UnimplementedError(fmt::format("{}: cuBLASLt found no algorithm", kOp));
+  dev.algos.emplace(key, result.algo);
+  *algo = result.algo;
+  return OkStatus();
+}
+
+}  // namespace
+
+Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, const void* w,
+              DType w_dtype, const void* bias, DType bias_dtype, void* y, DType y_dtype,
+              int64_t ldy, int64_t tokens, int64_t out_features, int64_t in_features) {
+  RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, w_dtype}));
+  // y is x's dtype, or f32 (e.g. logits); cuBLASLt supports both with f32 accumulation.
+  if (y_dtype != x_dtype && y_dtype != DType::kF32)
+    return UnimplementedError(fmt::format("{}: y must be {} or float32, got {}", kOp,
+                                          DTypeName(x_dtype), DTypeName(y_dtype)));
+  if (bias) RETURN_IF_ERROR(CheckFloat(kOp, bias_dtype, "bias"));
+  RETURN_IF_ERROR(UseDevice(kOp, ctx));
+  const int64_t m = out_features, n = tokens, k = in_features;
+  if (m == 0 || n == 0) return OkStatus();
+  if (k == 0) return UnimplementedError(fmt::format("{}: in_features == 0", kOp));
+  if (n == 1) ldx = k, ldy = m;  // a single row: its stride is irrelevant
+  if (ldx < k || ldy < m)
+    return InvalidArgumentError(fmt::format("{}: row strides {} / {} below widths {} / {}", kOp,
+                                            ldx, ldy, k, m));
+  // A bias of another dtype than y is added by a separate pass (the epilogue reads y's type).
+  const bool epi_bias = bias && bias_dtype == y_dtype;
+  const void* bias_ptr = epi_bias ? bias : nullptr;
+  cudaStream_t stream = StreamOf(ctx);
+  LtDevice& dev = DeviceState(ctx.device.index);
+  std::lock_guard<std::mutex> lock(dev.mu);
+  if (!dev.handle) LT_RETURN_IF_ERROR(cublasLtCreate(&dev.handle));
+  auto ws_it = dev.workspaces.find(stream);
+  if (ws_it == dev.workspaces.end()) {
+    ASSIGN_OR_RETURN(Tensor ws,
+                     Scratch(kOp, ctx, static_cast<int64_t>(kWorkspaceBytes), DType::kU8));
+    ws_it = dev.workspaces.emplace(stream, std::move(ws)).first;
+  }
+  Descs d;
+  RETURN_IF_ERROR(MakeDescs(x_dtype, y_dtype, m, n, k, ldx, ldy, bias_ptr, d));
+  const uint32_t align[4] = {Alignment(w), Alignment(x), Alignment(y), Alignment(y)};
+  const int types = static_cast<int>(x_dtype) * 16 + static_cast<int>(y_dtype);
+  const AlgoKey key{m,        n,        k,        types, epi_bias, align[0],
+                    align[1], align[2], bias_ptr ? Alignment(bias_ptr) : 0u, ldx, ldy};
+  cublasLtMatmulAlgo_t algo;
+  RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
+  const float alpha = 1.f, beta = 0.f;
+  LT_RETURN_IF_ERROR(cublasLtMatmul(dev.handle, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y,
+                                    d.c, &algo, ws_it->second.data(), kWorkspaceBytes, stream));
+  if (bias && !epi_bias) {
+    // Convert the bias to y's dtype, then y[r, :] += bias as a pointwise add whose b operand
+    // has row stride 0 (a broadcast row).
+    ASSIGN_OR_RETURN(Tensor b, Scratch(kOp, ctx, m, y_dtype));
+    kernels::StridedCopyArgs c;
+    c.rank = 1;
+    c.shape[0] = m;
+    c.src_stride[0] = c.dst_stride[0] = 1;
+    c.src = bias;
+    c.dst = b.data();
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::StridedCopy(bias_dtype, y_dtype, c, stream));
+    kernels::PointwiseArgs p;
+    p.op = kernels::PointwiseOp::kAdd;
+    p.a = {y, ldy};
+    p.b = {b.data(), 0};
+    p.out = y;
+    p.out_stride = ldy;
+    p.rows = n;
+    p.cols = m;
+    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(y_dtype, p, stream));
+  }
+  return OkStatus();
+}
+
+}  // namespace pagellm::cuda
