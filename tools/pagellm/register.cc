@@ -3,9 +3,12 @@
 
 namespace pagellm::cli {
 
+Command RegisterServe(CLI::App& app);
+
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
   (void)app;
+  out.push_back(RegisterServe(app));
   return out;
 }
 
