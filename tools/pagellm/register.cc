@@ -4,11 +4,13 @@
 namespace pagellm::cli {
 
 Command RegisterServe(CLI::App& app);
+Command RegisterBenchServe(CLI::App& app);
 
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
   (void)app;
   out.push_back(RegisterServe(app));
+  out.push_back(RegisterBenchServe(app));
   return out;
 }
 
