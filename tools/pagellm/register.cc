@@ -5,11 +5,15 @@ namespace pagellm::cli {
 
 Command RegisterDebugForward(CLI::App& app);
 Command RegisterTokenize(CLI::App& app);
+Command RegisterServe(CLI::App& app);
+Command RegisterBenchServe(CLI::App& app);
 
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
   out.push_back(RegisterDebugForward(app));
   out.push_back(RegisterTokenize(app));
+  out.push_back(RegisterServe(app));
+  out.push_back(RegisterBenchServe(app));
   return out;
 }
 
