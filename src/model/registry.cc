@@ -15,6 +15,7 @@ constexpr ArchEntry kArchitectures[] = {
     {"Qwen3ForCausalLM", &arch::Qwen3},
     {"Gemma2ForCausalLM", &arch::Gemma2},
     {"Phi3ForCausalLM", &arch::Phi3},
+    {"GPTNeoXForCausalLM", &arch::GptNeox},
 };
 
 std::string Join(const std::vector<std::string>& v) {

@@ -120,5 +120,24 @@ TEST(Registry, Phi3FusedAndPartialRotary) {
   EXPECT_EQ(a->names.gate_up_proj, "mlp.gate_up_proj");
 }
 
+TEST(Registry, GptNeoxParallelFusedPartialRotary) {
+  std::string j = WithArch("GPTNeoXForCausalLM", R"(
+      "rotary_pct": 0.25, "rotary_emb_base": 20000, "layer_norm_eps": 1e-5,
+      "use_parallel_residual": true,)");
+  j.replace(j.find("\"silu\""), 6, "\"gelu\"");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const DecoderSpec& s = a->spec;
+  EXPECT_EQ(s.num_kv_heads, s.num_heads);
+  EXPECT_EQ(s.rotary_dim(), 4);
+  EXPECT_EQ(s.rope_theta, 20000.0);
+  EXPECT_EQ(s.norm.kind, NormKind::kLayerNorm);
+  EXPECT_EQ(s.qkv_layout, QkvLayout::kFusedPerHead);
+  EXPECT_TRUE(s.parallel_residual && !s.shared_input_norm);
+  EXPECT_EQ(s.mlp, MlpKind::kPlain);
+  EXPECT_EQ(s.activation, ops::Activation::kGeluExact);
+  EXPECT_EQ(a->names.qkv_proj, "attention.query_key_value");
+}
+
 }  // namespace
 }  // namespace pagellm

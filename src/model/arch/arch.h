@@ -14,6 +14,7 @@ StatusOr<ArchSpec> Qwen2(const ModelConfig& config);    // Qwen2ForCausalLM
 StatusOr<ArchSpec> Qwen3(const ModelConfig& config);    // Qwen3ForCausalLM
 StatusOr<ArchSpec> Gemma2(const ModelConfig& config);   // Gemma2ForCausalLM
 StatusOr<ArchSpec> Phi3(const ModelConfig& config);     // Phi3ForCausalLM
+StatusOr<ArchSpec> GptNeox(const ModelConfig& config);  // GPTNeoXForCausalLM
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
