@@ -22,6 +22,8 @@ pagellm_library(pagellm_model
     ${_model_dir}/arch/gemma2.cc
     ${_model_dir}/arch/phi3.cc
     ${_model_dir}/arch/gpt_neox.cc
+    ${_model_dir}/arch/gemma.cc
+    ${_model_dir}/arch/gpt_bigcode.cc
   DEPS ${_model_deps})
 
 # Tests need the CPU ops and the config/checkpoint readers to link.

@@ -16,6 +16,8 @@ constexpr ArchEntry kArchitectures[] = {
     {"Gemma2ForCausalLM", &arch::Gemma2},
     {"Phi3ForCausalLM", &arch::Phi3},
     {"GPTNeoXForCausalLM", &arch::GptNeox},
+    {"GemmaForCausalLM", &arch::Gemma},
+    {"GPTBigCodeForCausalLM", &arch::GptBigCode},
 };
 
 std::string Join(const std::vector<std::string>& v) {

@@ -139,5 +139,28 @@ TEST(Registry, GptNeoxParallelFusedPartialRotary) {
   EXPECT_EQ(a->names.qkv_proj, "attention.query_key_value");
 }
 
+TEST(Registry, GptBigCodeMultiQueryLearnedPositions) {
+  std::string j = WithArch("GPTBigCodeForCausalLM", R"(
+      "multi_query": true, "activation_function": "gelu_pytorch_tanh", "n_inner": null,)");
+  j.replace(j.find("\"intermediate_size\": 128,"), 26, "");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const DecoderSpec& s = a->spec;
+  EXPECT_EQ(s.num_kv_heads, 1);
+  EXPECT_EQ(s.intermediate_size, 4 * 64);
+  EXPECT_EQ(s.position, PositionKind::kLearned);
+  EXPECT_EQ(s.qkv_layout, QkvLayout::kFusedConcat);
+  EXPECT_EQ(s.activation, ops::Activation::kGeluTanh);
+  EXPECT_EQ(a->names.embed_positions, "transformer.wpe");
+}
+
+TEST(Registry, GemmaScalesEmbeddings) {
+  auto a = ArchSpecForConfig(Parse(WithArch("GemmaForCausalLM", R"("head_dim": 32,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_FLOAT_EQ(a->spec.embedding_scale, 8.f);
+  EXPECT_EQ(a->spec.norm.weight_offset, 1.f);
+  EXPECT_EQ(a->spec.activation, ops::Activation::kGeluTanh);
+}
+
 }  // namespace
 }  // namespace pagellm

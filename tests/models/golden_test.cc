@@ -172,7 +172,8 @@ TEST_P(GoldenTest, Bfloat16WithinTolerance) {
 INSTANTIATE_TEST_SUITE_P(Models, GoldenTest,
                          ::testing::Values("llama_gqa", "llama3_rope", "llama_mqa",
                                            "mistral_window", "qwen2_tied", "qwen3_qknorm",
-                                           "gemma2_softcap", "phi3_fused", "gptneox_parallel"),
+                                           "gemma2_softcap", "phi3_fused", "gptneox_parallel",
+                                           "gemma_v1", "bigcode_mqa"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

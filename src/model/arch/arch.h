@@ -15,6 +15,8 @@ StatusOr<ArchSpec> Qwen3(const ModelConfig& config);    // Qwen3ForCausalLM
 StatusOr<ArchSpec> Gemma2(const ModelConfig& config);   // Gemma2ForCausalLM
 StatusOr<ArchSpec> Phi3(const ModelConfig& config);     // Phi3ForCausalLM
 StatusOr<ArchSpec> GptNeox(const ModelConfig& config);  // GPTNeoXForCausalLM
+StatusOr<ArchSpec> Gemma(const ModelConfig& config);    // GemmaForCausalLM
+StatusOr<ArchSpec> GptBigCode(const ModelConfig& config);  // GPTBigCodeForCausalLM
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
