@@ -18,6 +18,7 @@ constexpr ArchEntry kArchitectures[] = {
     {"GPTNeoXForCausalLM", &arch::GptNeox},
     {"GemmaForCausalLM", &arch::Gemma},
     {"GPTBigCodeForCausalLM", &arch::GptBigCode},
+    {"GPT2LMHeadModel", &arch::Gpt2},
 };
 
 std::string Join(const std::vector<std::string>& v) {

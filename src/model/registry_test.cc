@@ -154,6 +154,15 @@ TEST(Registry, GptBigCodeMultiQueryLearnedPositions) {
   EXPECT_EQ(a->names.embed_positions, "transformer.wpe");
 }
 
+TEST(Registry, Gpt2Conv1D) {
+  auto a = ArchSpecForConfig(Parse(WithArch("GPT2LMHeadModel", R"("activation_function": "gelu_new",)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.num_kv_heads, 4);
+  EXPECT_EQ(a->spec.qkv_layout, QkvLayout::kFusedConcat);
+  EXPECT_TRUE(a->names.transposed_linear);
+  EXPECT_EQ(a->names.optional_prefix, "transformer.");
+}
+
 TEST(Registry, GemmaScalesEmbeddings) {
   auto a = ArchSpecForConfig(Parse(WithArch("GemmaForCausalLM", R"("head_dim": 32,)")));
   ASSERT_TRUE(a.ok()) << a.status().ToString();

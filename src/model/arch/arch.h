@@ -17,6 +17,7 @@ StatusOr<ArchSpec> Phi3(const ModelConfig& config);     // Phi3ForCausalLM
 StatusOr<ArchSpec> GptNeox(const ModelConfig& config);  // GPTNeoXForCausalLM
 StatusOr<ArchSpec> Gemma(const ModelConfig& config);    // GemmaForCausalLM
 StatusOr<ArchSpec> GptBigCode(const ModelConfig& config);  // GPTBigCodeForCausalLM
+StatusOr<ArchSpec> Gpt2(const ModelConfig& config);     // GPT2LMHeadModel
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
