@@ -19,6 +19,7 @@ constexpr ArchEntry kArchitectures[] = {
     {"GemmaForCausalLM", &arch::Gemma},
     {"GPTBigCodeForCausalLM", &arch::GptBigCode},
     {"GPT2LMHeadModel", &arch::Gpt2},
+    {"OPTForCausalLM", &arch::Opt},
 };
 
 std::string Join(const std::vector<std::string>& v) {

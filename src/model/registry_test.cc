@@ -163,6 +163,17 @@ TEST(Registry, Gpt2Conv1D) {
   EXPECT_EQ(a->names.optional_prefix, "transformer.");
 }
 
+TEST(Registry, OptLearnedPositionsAndUnsupportedVariants) {
+  std::string j = WithArch("OPTForCausalLM", R"("activation_function": "relu", "ffn_dim": 128,)");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.learned_position_offset, 2);
+  EXPECT_EQ(a->spec.activation, ops::Activation::kRelu);
+  EXPECT_EQ(a->names.post_attn_norm, "final_layer_norm");
+  auto post_norm = ArchSpecForConfig(Parse(WithArch("OPTForCausalLM", R"("do_layer_norm_before": false,)")));
+  EXPECT_EQ(post_norm.status().code(), StatusCode::kUnimplemented);
+}
+
 TEST(Registry, GemmaScalesEmbeddings) {
   auto a = ArchSpecForConfig(Parse(WithArch("GemmaForCausalLM", R"("head_dim": 32,)")));
   ASSERT_TRUE(a.ok()) << a.status().ToString();

@@ -18,6 +18,7 @@ StatusOr<ArchSpec> GptNeox(const ModelConfig& config);  // GPTNeoXForCausalLM
 StatusOr<ArchSpec> Gemma(const ModelConfig& config);    // GemmaForCausalLM
 StatusOr<ArchSpec> GptBigCode(const ModelConfig& config);  // GPTBigCodeForCausalLM
 StatusOr<ArchSpec> Gpt2(const ModelConfig& config);     // GPT2LMHeadModel
+StatusOr<ArchSpec> Opt(const ModelConfig& config);      // OPTForCausalLM
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
