@@ -50,15 +50,16 @@ struct DecodeAttnCase {
   const char* name;
   int seqs, context, hq, hk, d;
   DType cache;
+  int query = 1;  // new tokens per sequence (the last `query` positions of its context)
 };
 
 std::function<void()> MakeDecodeAttention(const DecodeAttnCase& c, double* flops) {
   const int bs = 16, blocks_per_seq = (c.context + bs - 1) / bs;
   auto m = std::make_shared<AttentionMetadata>();
   m->num_seqs = c.seqs;
-  m->num_tokens = c.seqs;
+  m->num_tokens = c.seqs * c.query;
   m->block_size = bs;
-  m->is_pure_decode = true;
+  m->is_pure_decode = c.query == 1;
   m->max_seq_len = c.context;
   std::mt19937 rng(3);
   std::vector<int32_t> pool(static_cast<size_t>(c.seqs) * blocks_per_seq);
@@ -67,18 +68,21 @@ std::function<void()> MakeDecodeAttention(const DecodeAttnCase& c, double* flops
   m->query_start_loc_host.push_back(0);
   m->block_indptr_host.push_back(0);
   for (int s = 0; s < c.seqs; ++s) {
-    m->query_start_loc_host.push_back(s + 1);
+    m->query_start_loc_host.push_back((s + 1) * c.query);
     m->seq_lens_host.push_back(c.context);
-    for (int b = 0; b < blocks_per_seq; ++b) m->block_indices_host.push_back(pool[s * blocks_per_seq + b]);
+    for (int b = 0; b < blocks_per_seq; ++b)
+      m->block_indices_host.push_back(pool[s * blocks_per_seq + b]);
     m->block_indptr_host.push_back((s + 1) * blocks_per_seq);
-    m->slot_mapping_host.push_back(pool[s * blocks_per_seq + blocks_per_seq - 1] * bs);
+    for (int j = 0; j < c.query; ++j) m->slot_mapping_host.push_back(-1);
   }
   int64_t nb = static_cast<int64_t>(pool.size());
   auto kc = std::make_shared<Tensor>(Random(Shape{nb, bs, c.hk, c.d}, c.cache, 4));
   auto vc = std::make_shared<Tensor>(Random(Shape{nb, bs, c.hk, c.d}, c.cache, 5));
-  auto q = std::make_shared<Tensor>(Random(Shape{c.seqs, c.hq, c.d}, DType::kF32, 6));
-  auto out = std::make_shared<Tensor>(Tensor::EmptyHost(Shape{c.seqs, c.hq, c.d}, DType::kF32));
-  *flops = 4.0 * c.seqs * c.hq * c.context * c.d;
+  int64_t t = static_cast<int64_t>(c.seqs) * c.query;
+  auto q = std::make_shared<Tensor>(Random(Shape{t, c.hq, c.d}, DType::kF32, 6));
+  auto out = std::make_shared<Tensor>(Tensor::EmptyHost(Shape{t, c.hq, c.d}, DType::kF32));
+  double keys = c.query == 1 ? c.context : (c.context - c.query / 2.0);  // causal average
+  *flops = 4.0 * t * c.hq * keys * c.d;
   AttentionParams p;
   p.scale = 1.f / std::sqrt(static_cast<float>(c.d));
   return [=] { CHECK_OK(ops::PagedAttention(ExecCtx{}, *q, *kc, *vc, *m, p, *out)); };
@@ -98,14 +102,20 @@ const DecodeAttnCase kAttn[] = {
     {"attention/decode/f32/8x1024/gqa32:8/d128", 8, 1024, 32, 8, 128, DType::kF32},
     {"attention/decode/bf16/8x1024/gqa32:8/d128", 8, 1024, 32, 8, 128, DType::kBF16},
     {"attention/decode/f32/32x256/mha16/d64", 32, 256, 16, 16, 64, DType::kF32},
+    {"attention/prefill/f32/1x512/gqa32:8/d128", 1, 512, 32, 8, 128, DType::kF32, 512},
+    {"attention/prefill/bf16/1x512/gqa32:8/d128", 1, 512, 32, 8, 128, DType::kBF16, 512},
 };
 
 #if PAGELLM_HAVE_GBENCH
 void Register(const char* name, std::function<void()> fn, double flops) {
-  benchmark::RegisterBenchmark(name, [fn, flops](benchmark::State& st) {
-    for (auto _ : st) fn();
-    st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  })->Unit(benchmark::kMicrosecond)->UseRealTime();
+  benchmark::RegisterBenchmark(name,
+                               [fn, flops](benchmark::State& st) {
+                                 for (auto _ : st) fn();
+                                 st.counters["GFLOP/s"] = benchmark::Counter(
+                                     flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+                               })
+      ->Unit(benchmark::kMicrosecond)
+      ->UseRealTime();
 }
 #else
 void Run(const char* name, const std::function<void()>& fn, double flops) {
@@ -118,7 +128,8 @@ void Run(const char* name, const std::function<void()>& fn, double flops) {
     ++iters;
     secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
-  std::printf("%-48s %10.1f us  %8.2f GFLOP/s\n", name, 1e6 * secs / iters, flops * iters / secs * 1e-9);
+  std::printf("%-48s %10.1f us  %8.2f GFLOP/s\n", name, 1e6 * secs / iters,
+              flops * iters / secs * 1e-9);
 }
 #endif
 
@@ -129,8 +140,14 @@ int main(int argc, char** argv) {
   using namespace pagellm;
   double flops = 0;
 #if PAGELLM_HAVE_GBENCH
-  for (const auto& c : kLinear) { auto fn = MakeLinear(c, &flops); Register(c.name, fn, flops); }
-  for (const auto& c : kAttn) { auto fn = MakeDecodeAttention(c, &flops); Register(c.name, fn, flops); }
+  for (const auto& c : kLinear) {
+    auto fn = MakeLinear(c, &flops);
+    Register(c.name, fn, flops);
+  }
+  for (const auto& c : kAttn) {
+    auto fn = MakeDecodeAttention(c, &flops);
+    Register(c.name, fn, flops);
+  }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

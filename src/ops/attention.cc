@@ -15,9 +15,8 @@ Status CheckCaches(const ExecCtx& ctx, const char* op, const Tensor& kc, const T
   RETURN_IF_ERROR(internal::CheckFloatOn(ctx, op, "k_cache", kc));
   RETURN_IF_ERROR(internal::CheckFloatOn(ctx, op, "v_cache", vc));
   if (kc.rank() != 4 || kc.dim(1) != meta.block_size || kc.dim(2) != hk || kc.dim(3) != d)
-    return internal::Error(op, "k_cache",
-                           fmt::format("must be [num_blocks, {}, {}, {}]", meta.block_size, hk, d),
-                           kc);
+    return internal::Error(
+        op, "k_cache", fmt::format("must be [num_blocks, {}, {}, {}]", meta.block_size, hk, d), kc);
   if (!(vc.shape() == kc.shape()) || vc.dtype() != kc.dtype())
     return internal::Error(op, "v_cache", "must match k_cache " + kc.DebugString(), vc);
   RETURN_IF_ERROR(internal::CheckContiguous(op, "k_cache", kc));
@@ -35,10 +34,9 @@ Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
   ASSIGN_OR_RETURN(int64_t ldv, internal::TokenHeadStride(kOp, "v", v));
   RETURN_IF_ERROR(internal::CheckShape(kOp, "v", v, k.shape()));
   RETURN_IF_ERROR(CheckCaches(ctx, kOp, k_cache, v_cache, meta, k.dim(1), k.dim(2)));
-  if (meta.num_tokens != k.dim(0) ||
-      meta.slot_mapping_host.size() != static_cast<size_t>(k.dim(0)))
-    return InvalidArgumentError(fmt::format("{}: metadata has {} tokens / {} slots, k has {}",
-                                            kOp, meta.num_tokens, meta.slot_mapping_host.size(),
+  if (meta.num_tokens != k.dim(0) || meta.slot_mapping_host.size() != static_cast<size_t>(k.dim(0)))
+    return InvalidArgumentError(fmt::format("{}: metadata has {} tokens / {} slots, k has {}", kOp,
+                                            meta.num_tokens, meta.slot_mapping_host.size(),
                                             k.dim(0)));
   int64_t num_slots = k_cache.dim(0) * k_cache.dim(1);
   for (size_t t = 0; t < meta.slot_mapping_host.size(); ++t) {
@@ -47,8 +45,8 @@ Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
                                               kOp, meta.slot_mapping_host[t], t, num_slots));
   }
   return PAGELLM_DISPATCH(ctx, WriteKVCache, k.data(), k.dtype(), ldk, v.data(), v.dtype(), ldv,
-                          k.dim(1), k.dim(2), meta, k_cache.data(), v_cache.data(),
-                          k_cache.dtype(), k_cache.dim(0), k_cache.dim(1));
+                          k.dim(1), k.dim(2), meta, k_cache.data(), v_cache.data(), k_cache.dtype(),
+                          k_cache.dim(0), k_cache.dim(1));
 }
 
 Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache,
@@ -63,8 +61,8 @@ Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache
   if (k_cache.rank() != 4) return internal::Error(kOp, "k_cache", "must have rank 4", k_cache);
   int64_t hq = q.dim(1), hk = k_cache.dim(2), d = q.dim(2);
   if (hk <= 0 || hq % hk != 0)
-    return InvalidArgumentError(fmt::format("{}: {} query heads is not a multiple of {} kv heads",
-                                            kOp, hq, hk));
+    return InvalidArgumentError(
+        fmt::format("{}: {} query heads is not a multiple of {} kv heads", kOp, hq, hk));
   RETURN_IF_ERROR(CheckCaches(ctx, kOp, k_cache, v_cache, meta, hk, d));
   RETURN_IF_ERROR(internal::CheckMetadata(kOp, meta, q.dim(0), k_cache.dim(0)));
   if (params.sliding_window < 0 || params.logit_softcap < 0.f)
@@ -79,10 +77,10 @@ Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache
                              a);
     slopes = a.data<float>();
   }
-  return PAGELLM_DISPATCH(ctx, PagedAttention, q.data(), q.dtype(), ldq, hq, hk, d,
-                          k_cache.data(), v_cache.data(), k_cache.dtype(), k_cache.dim(0),
-                          k_cache.dim(1), meta, params.scale, params.sliding_window,
-                          params.logit_softcap, slopes, out.data(), out.dtype(), ldo);
+  return PAGELLM_DISPATCH(ctx, PagedAttention, q.data(), q.dtype(), ldq, hq, hk, d, k_cache.data(),
+                          v_cache.data(), k_cache.dtype(), k_cache.dim(0), k_cache.dim(1), meta,
+                          params.scale, params.sliding_window, params.logit_softcap, slopes,
+                          out.data(), out.dtype(), ldo);
 }
 
 }  // namespace pagellm::ops

@@ -32,8 +32,8 @@ struct AttentionMetadata {
   Tensor slot_mapping;     // [num_tokens]
   Tensor positions;        // [num_tokens] (position ids for rotary / learned positions)
 
-  std::vector<int32_t> query_start_loc_host, seq_lens_host, block_indptr_host,
-      block_indices_host, slot_mapping_host, positions_host;
+  std::vector<int32_t> query_start_loc_host, seq_lens_host, block_indptr_host, block_indices_host,
+      slot_mapping_host, positions_host;
 };
 
 // Per-layer attention options (from the model config).

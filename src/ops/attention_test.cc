@@ -108,7 +108,8 @@ void RefToken(const Scenario& sc, const std::vector<double>& kd, const std::vect
   std::vector<double> w;
   for (int64_t x = lo; x <= p; ++x) {
     double dot = 0;
-    for (int64_t e = 0; e < d; ++e) dot += qd[(t * sc.hq + h) * d + e] * kd[(x * sc.hk + kvh) * d + e];
+    for (int64_t e = 0; e < d; ++e)
+      dot += qd[(t * sc.hq + h) * d + e] * kd[(x * sc.hk + kvh) * d + e];
     double sv = dot * ap.scale;
     if (ap.logit_softcap > 0) sv = ap.logit_softcap * std::tanh(sv / ap.logit_softcap);
     w.push_back(sv + slope * static_cast<double>(x - p));
@@ -148,7 +149,9 @@ std::vector<SeqSpec> MixedBatch() {
 
 TEST(PagedAttentionTest, MhaMixedBatch) {
   Scenario sc;
-  sc.hq = 3; sc.hk = 3; sc.d = 17;
+  sc.hq = 3;
+  sc.hk = 3;
+  sc.d = 17;
   sc.seqs = MixedBatch();
   sc.params.scale = 1.f / std::sqrt(17.f);
   RunScenario(sc, 1);
@@ -157,7 +160,10 @@ TEST(PagedAttentionTest, MhaMixedBatch) {
 TEST(PagedAttentionTest, Gqa4To1AndMqa) {
   for (int64_t hk : {2, 1}) {
     Scenario sc;
-    sc.hq = 8; sc.hk = hk; sc.d = 16; sc.block_size = 16;
+    sc.hq = 8;
+    sc.hk = hk;
+    sc.d = 16;
+    sc.block_size = 16;
     sc.seqs = {{0, 20}, {33, 1}, {40, 2}};
     sc.params.scale = 0.25f;
     RunScenario(sc, 2 + static_cast<uint32_t>(hk));
@@ -167,7 +173,10 @@ TEST(PagedAttentionTest, Gqa4To1AndMqa) {
 TEST(PagedAttentionTest, SlidingWindow) {
   for (int window : {1, 4, 7, 100}) {
     Scenario sc;
-    sc.hq = 4; sc.hk = 2; sc.d = 8; sc.block_size = 3;
+    sc.hq = 4;
+    sc.hk = 2;
+    sc.d = 8;
+    sc.block_size = 3;
     sc.seqs = MixedBatch();
     sc.params.scale = 0.3f;
     sc.params.sliding_window = window;
@@ -177,7 +186,9 @@ TEST(PagedAttentionTest, SlidingWindow) {
 
 TEST(PagedAttentionTest, SoftcapAndAlibi) {
   Scenario sc;
-  sc.hq = 4; sc.hk = 4; sc.d = 8;
+  sc.hq = 4;
+  sc.hk = 4;
+  sc.d = 8;
   sc.seqs = MixedBatch();
   sc.params.scale = 2.f;  // large logits so the cap matters
   sc.params.logit_softcap = 5.f;
@@ -193,12 +204,74 @@ TEST(PagedAttentionTest, HalfPrecisionCachesAndActivations) {
   for (DType cache : {DType::kBF16, DType::kF16}) {
     for (DType act : {DType::kF32, cache}) {
       Scenario sc;
-      sc.hq = 4; sc.hk = 1; sc.d = 16; sc.block_size = 5;
+      sc.hq = 4;
+      sc.hk = 1;
+      sc.d = 16;
+      sc.block_size = 5;
       sc.cache_dtype = cache;
       sc.act_dtype = act;
       sc.seqs = MixedBatch();
       sc.params.scale = 0.25f;
       RunScenario(sc, 30);
+    }
+  }
+}
+
+TEST(PagedAttentionTest, StridedQueryAndOutputViews) {
+  Scenario sc;
+  sc.hq = 4;
+  sc.hk = 2;
+  sc.d = 8;
+  sc.seqs = MixedBatch();
+  sc.params.scale = 0.3f;
+  Paged pg = PlanBatch(sc, 40);
+  FillCaches(sc, pg);
+  int64_t t_n = pg.meta.num_tokens;
+  // q and out live inside wider [T, 8, D] buffers (as slices of a fused qkv would).
+  Tensor qkv = RandomTensor(Shape{t_n, 8, sc.d}, DType::kF32, 41);
+  Tensor q = qkv.Slice(1, 2, 6);
+  Tensor q_dense = Tensor::FromVector(q.ToFloatVector(), q.shape());
+  Tensor wide = Tensor::FromVector(std::vector<float>(t_n * 8 * sc.d, 0.f), Shape{t_n, 8, sc.d});
+  Tensor out = wide.Slice(1, 1, 5);
+  Tensor want = Tensor::EmptyHost(q.shape(), DType::kF32);
+  ASSERT_TRUE(
+      PagedAttention(ExecCtx{}, q_dense, pg.k_cache, pg.v_cache, pg.meta, sc.params, want).ok());
+  ASSERT_TRUE(PagedAttention(ExecCtx{}, q, pg.k_cache, pg.v_cache, pg.meta, sc.params, out).ok());
+  EXPECT_EQ(out.ToFloatVector(), want.ToFloatVector());
+  std::vector<float> untouched = wide.Slice(1, 5, 8).ToFloatVector();
+  EXPECT_TRUE(std::all_of(untouched.begin(), untouched.end(), [](float v) { return v == 0.f; }));
+}
+
+// A prefill computed at once, in chunks, or token by token gives bitwise identical outputs.
+TEST(PagedAttentionTest, ChunkingInvariant) {
+  Scenario sc;
+  sc.hq = 6;
+  sc.hk = 2;
+  sc.d = 16;
+  sc.block_size = 4;
+  sc.seqs = {{0, 45}};
+  sc.params.scale = 0.25f;
+  sc.params.sliding_window = 37;
+  Paged pg = PlanBatch(sc, 50);
+  FillCaches(sc, pg);
+  Tensor q = RandomTensor(Shape{45, sc.hq, sc.d}, DType::kF32, 51);
+  Tensor full = Tensor::EmptyHost(q.shape(), DType::kF32);
+  ASSERT_TRUE(PagedAttention(ExecCtx{}, q, pg.k_cache, pg.v_cache, pg.meta, sc.params, full).ok());
+  std::vector<float> want = full.ToFloatVector();
+  for (int64_t chunk : {1, 5, 17}) {
+    for (int64_t c0 = 0; c0 < 45; c0 += chunk) {
+      int64_t n = std::min<int64_t>(chunk, 45 - c0);
+      AttentionMetadata m = pg.meta;
+      m.num_tokens = static_cast<int32_t>(n);
+      m.query_start_loc_host = {0, static_cast<int32_t>(n)};
+      m.seq_lens_host = {static_cast<int32_t>(c0 + n)};
+      m.slot_mapping_host.assign(n, -1);
+      Tensor qc = q.Slice(0, c0, c0 + n);
+      Tensor out = Tensor::EmptyHost(qc.shape(), DType::kF32);
+      ASSERT_TRUE(PagedAttention(ExecCtx{}, qc, pg.k_cache, pg.v_cache, m, sc.params, out).ok());
+      std::vector<float> got = out.ToFloatVector();
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[c0 * sc.hq * sc.d + i]) << "chunk " << chunk << " start " << c0;
     }
   }
 }
@@ -225,7 +298,9 @@ TEST(PagedAttentionTest, RejectsBadMetadata) {
   Tensor q = RandomTensor(Shape{1, 2, 8}, DType::kF32, 1);
   Tensor out = Tensor::EmptyHost(Shape{1, 2, 8}, DType::kF32);
   AttentionMetadata m;
-  m.num_seqs = 1; m.num_tokens = 1; m.block_size = 4;
+  m.num_seqs = 1;
+  m.num_tokens = 1;
+  m.block_size = 4;
   m.query_start_loc_host = {0, 1};
   m.seq_lens_host = {9};  // needs 3 blocks, has 1
   m.block_indptr_host = {0, 1};

@@ -14,11 +14,11 @@ Status Copy(const ExecCtx& ctx, const Tensor& src, Tensor& dst) {
   if (!src.defined() || !dst.defined())
     return InvalidArgumentError("Copy: src and dst must be defined");
   RETURN_IF_ERROR(internal::CheckShape(kOp, "dst", dst, src.shape()));
-  if (src.dtype() != dst.dtype() && !(IsFloating(src.dtype()) && IsFloating(dst.dtype()) &&
-                                      src.dtype() != DType::kFP8E4M3 &&
-                                      dst.dtype() != DType::kFP8E4M3))
-    return InvalidArgumentError(fmt::format("Copy: cannot convert {} to {}",
-                                            DTypeName(src.dtype()), DTypeName(dst.dtype())));
+  if (src.dtype() != dst.dtype() &&
+      !(IsFloating(src.dtype()) && IsFloating(dst.dtype()) && src.dtype() != DType::kFP8E4M3 &&
+        dst.dtype() != DType::kFP8E4M3))
+    return InvalidArgumentError(fmt::format("Copy: cannot convert {} to {}", DTypeName(src.dtype()),
+                                            DTypeName(dst.dtype())));
   // The endpoints pick the backend: any CUDA endpoint means a CUDA copy (on ctx's stream).
   ExecCtx run = ctx;
   run.device = src.device().is_cuda() ? src.device() : dst.device();

@@ -18,12 +18,12 @@ namespace pagellm::cuda {
 #include "ops/kernel_api.inc"
 }  // namespace pagellm::cuda
 
-#define PAGELLM_DISPATCH(ctx, fn, ...)                                   \
-  ((ctx).device.is_cuda() ? ::pagellm::cuda::fn((ctx), __VA_ARGS__)      \
+#define PAGELLM_DISPATCH(ctx, fn, ...)                              \
+  ((ctx).device.is_cuda() ? ::pagellm::cuda::fn((ctx), __VA_ARGS__) \
                           : ::pagellm::cpu::fn((ctx), __VA_ARGS__))
 #else
-#define PAGELLM_DISPATCH(ctx, fn, ...)                                                    \
-  ((ctx).device.is_cuda()                                                                 \
+#define PAGELLM_DISPATCH(ctx, fn, ...)                                                      \
+  ((ctx).device.is_cuda()                                                                   \
        ? ::pagellm::UnavailableError(#fn ": this build has no CUDA backend (PAGELLM_CUDA)") \
        : ::pagellm::cpu::fn((ctx), __VA_ARGS__))
 #endif

@@ -15,12 +15,16 @@ using testing::ToDouble;
 
 double RefAct(Activation a, double x) {
   switch (a) {
-    case Activation::kSilu: return x / (1 + std::exp(-x));
+    case Activation::kSilu:
+      return x / (1 + std::exp(-x));
     case Activation::kGeluTanh:
       return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case Activation::kGeluExact: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    case Activation::kRelu: return x > 0 ? x : 0;
-    case Activation::kGeluQuick: return x / (1 + std::exp(-1.702 * x));
+    case Activation::kGeluExact:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case Activation::kRelu:
+      return x > 0 ? x : 0;
+    case Activation::kGeluQuick:
+      return x / (1 + std::exp(-1.702 * x));
   }
   return 0;
 }

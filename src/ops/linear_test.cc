@@ -48,8 +48,8 @@ TEST_P(LinearTest, MatchesReference) {
             ASSERT_TRUE(Linear(ctx, x, w, with_bias ? &b : nullptr, y).ok());
             // Sums of k products of magnitude <= 1: floor the relative error at sqrt(k) scale.
             ExpectClose(want, y, testing::TolFor(c.y), 0.05 * std::sqrt(static_cast<double>(k)),
-                        "m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" +
-                            std::to_string(k) + (invariant ? " invariant" : ""));
+                        "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                            " k=" + std::to_string(k) + (invariant ? " invariant" : ""));
           }
         }
       }

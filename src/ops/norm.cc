@@ -75,9 +75,8 @@ Status LayerNorm(const ExecCtx& ctx, const Tensor& x, const Tensor& weight, cons
     b = bias->data();
     bt = bias->dtype();
   }
-  return PAGELLM_DISPATCH(ctx, LayerNorm, x.data(), x.dtype(), xr.ld, weight.data(),
-                          weight.dtype(), b, bt, eps, out.data(), out.dtype(), o.ld, xr.rows,
-                          xr.width);
+  return PAGELLM_DISPATCH(ctx, LayerNorm, x.data(), x.dtype(), xr.ld, weight.data(), weight.dtype(),
+                          b, bt, eps, out.data(), out.dtype(), o.ld, xr.rows, xr.width);
 }
 
 }  // namespace pagellm::ops

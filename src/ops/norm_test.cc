@@ -11,8 +11,8 @@ using testing::ExpectClose;
 using testing::RandomTensor;
 using testing::ToDouble;
 
-std::vector<double> RefRms(const std::vector<double>& x, const std::vector<double>& w,
-                           int64_t h, double eps, double offset) {
+std::vector<double> RefRms(const std::vector<double>& x, const std::vector<double>& w, int64_t h,
+                           double eps, double offset) {
   std::vector<double> y(x.size());
   for (size_t r = 0; r < x.size() / h; ++r) {
     double ss = 0;
@@ -36,8 +36,8 @@ TEST_P(NormTest, RmsNorm) {
         Tensor out = Tensor::EmptyHost(Shape{rows, h}, t);
         ASSERT_TRUE(RmsNorm(ctx, x, w, 1e-6f, offset, out).ok());
         // Llama style rounds the normalized value to the input dtype first: two roundings.
-        ExpectClose(RefRms(ToDouble(x), ToDouble(w), h, 1e-6, offset), out,
-                    2 * testing::TolFor(t), 1e-3);
+        ExpectClose(RefRms(ToDouble(x), ToDouble(w), h, 1e-6, offset), out, 2 * testing::TolFor(t),
+                    1e-3);
       }
     }
   }
@@ -56,8 +56,8 @@ TEST_P(NormTest, AddRmsNormUpdatesResidual) {
   std::vector<double> sum(xd.size());
   for (size_t i = 0; i < sum.size(); ++i) sum[i] = xd[i] + rd[i];
   ExpectClose(sum, res, testing::TolFor(t), 1e-3, "residual");
-  ExpectClose(RefRms(ToDouble(res), ToDouble(w), h, 1e-5, 0.0), out, 2 * testing::TolFor(t),
-              1e-3, "out");
+  ExpectClose(RefRms(ToDouble(res), ToDouble(w), h, 1e-5, 0.0), out, 2 * testing::TolFor(t), 1e-3,
+              "out");
 }
 
 TEST_P(NormTest, LayerNorm) {
@@ -77,8 +77,8 @@ TEST_P(NormTest, LayerNorm) {
         for (int64_t i = 0; i < h; ++i) mean += xd[r * h + i] / h;
         for (int64_t i = 0; i < h; ++i) var += (xd[r * h + i] - mean) * (xd[r * h + i] - mean) / h;
         for (int64_t i = 0; i < h; ++i)
-          want[r * h + i] = (xd[r * h + i] - mean) / std::sqrt(var + 1e-5) * wd[i] +
-                            (with_bias ? bd[i] : 0.0);
+          want[r * h + i] =
+              (xd[r * h + i] - mean) / std::sqrt(var + 1e-5) * wd[i] + (with_bias ? bd[i] : 0.0);
       }
       ExpectClose(want, out, 1e-4, 1e-3);
     }

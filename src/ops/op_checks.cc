@@ -1,8 +1,8 @@
 #include "ops/op_checks.h"
 
-#include <string>
-
 #include <fmt/format.h>
+
+#include <string>
 
 namespace pagellm::ops::internal {
 
@@ -49,7 +49,8 @@ StatusOr<Rows> AsRows(std::string_view op, std::string_view name, const Tensor& 
   Rows r;
   r.width = t.dim(-1);
   r.rows = r.width == 0 ? 0 : t.numel() / r.width;
-  if (r.width > 1 && t.stride(-1) != 1) return Error(op, name, "must have a contiguous last dim", t);
+  if (r.width > 1 && t.stride(-1) != 1)
+    return Error(op, name, "must have a contiguous last dim", t);
   if (t.rank() == 1) {
     r.ld = r.width;
     return r;

@@ -55,9 +55,12 @@ inline void ExpectClose(const std::vector<double>& want, const Tensor& got_t, do
 // Relative tolerance for results stored in dtype (one rounding plus accumulated f32 error).
 inline double TolFor(DType t) {
   switch (t) {
-    case DType::kBF16: return 1.6e-2;
-    case DType::kF16: return 2e-3;
-    default: return 2e-5;
+    case DType::kBF16:
+      return 1.6e-2;
+    case DType::kF16:
+      return 2e-3;
+    default:
+      return 2e-5;
   }
 }
 

@@ -1,10 +1,10 @@
 #include "ops/rope_table.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-
-#include <fmt/format.h>
 
 namespace pagellm {
 namespace {
@@ -38,8 +38,8 @@ void Llama3(const RopeScalingParams& p, std::vector<float>& inv) {
     float wavelen = static_cast<float>(2 * kPi) / f;
     float scaled = wavelen > low_wl ? f / factor : f;
     if (!(wavelen < high_wl) && !(wavelen > low_wl)) {
-      float smooth = (static_cast<float>(old_len) / wavelen -
-                      static_cast<float>(p.low_freq_factor)) / denom;
+      float smooth =
+          (static_cast<float>(old_len) / wavelen - static_cast<float>(p.low_freq_factor)) / denom;
       scaled = (1.f - smooth) * scaled / factor + smooth * scaled;
     }
     f = scaled;
@@ -100,11 +100,13 @@ StatusOr<RopeFrequencies> LongRope(int dim, double base, const RopeScalingParams
   const std::vector<double>& ext =
       (p.seq_len > 0 && p.seq_len > orig) ? p.long_factor : p.short_factor;
   if (ext.size() != static_cast<size_t>(dim / 2))
-    return InvalidArgumentError(fmt::format(
-        "longrope: short/long_factor must have rot_dim/2 = {} entries, got {}", dim / 2, ext.size()));
+    return InvalidArgumentError(
+        fmt::format("longrope: short/long_factor must have rot_dim/2 = {} entries, got {}", dim / 2,
+                    ext.size()));
   std::vector<float> pf = PowFreqs(dim, base);
   out.inv_freq.resize(pf.size());
-  for (size_t i = 0; i < pf.size(); ++i) out.inv_freq[i] = 1.f / (static_cast<float>(ext[i]) * pf[i]);
+  for (size_t i = 0; i < pf.size(); ++i)
+    out.inv_freq[i] = 1.f / (static_cast<float>(ext[i]) * pf[i]);
   return out;
 }
 
@@ -113,8 +115,8 @@ StatusOr<RopeFrequencies> LongRope(int dim, double base, const RopeScalingParams
 StatusOr<RopeFrequencies> ComputeRopeFrequencies(int dim, double theta,
                                                  const RopeScalingParams& p) {
   if (dim <= 0 || dim % 2 != 0 || !(theta > 0))
-    return InvalidArgumentError(fmt::format("rope: rot_dim {} must be even and > 0, theta {} > 0",
-                                            dim, theta));
+    return InvalidArgumentError(
+        fmt::format("rope: rot_dim {} must be even and > 0, theta {} > 0", dim, theta));
   const std::string& t = p.type;
   bool needs_factor = t == "linear" || t == "dynamic" || t == "yarn" || t == "llama3";
   if (needs_factor && !(p.factor > 0))
@@ -135,8 +137,9 @@ StatusOr<RopeFrequencies> ComputeRopeFrequencies(int dim, double theta,
     out.inv_freq = DefaultInvFreq(dim, base);
   } else if (t == "llama3") {
     if (p.original_max_position_embeddings <= 0 || p.high_freq_factor == p.low_freq_factor)
-      return InvalidArgumentError("rope_scaling llama3: needs original_max_position_embeddings "
-                                  "and high_freq_factor != low_freq_factor");
+      return InvalidArgumentError(
+          "rope_scaling llama3: needs original_max_position_embeddings "
+          "and high_freq_factor != low_freq_factor");
     out.inv_freq = DefaultInvFreq(dim, theta);
     Llama3(p, out.inv_freq);
   } else if (t == "yarn") {

@@ -23,10 +23,10 @@ struct RopeScalingParams {
   // "default" (or "" / "none"), "linear", "dynamic", "yarn", "longrope", "llama3".
   std::string type = "default";
   double factor = 1.0;
-  double attention_factor = 0.0;  // yarn / longrope; 0 = derive it as transformers does
-  double beta_fast = 32.0, beta_slow = 1.0;    // yarn
-  double mscale = 0.0, mscale_all_dim = 0.0;   // yarn (DeepSeek style); 0 = unset
-  bool truncate = true;                        // yarn: floor/ceil the correction range
+  double attention_factor = 0.0;              // yarn / longrope; 0 = derive it as transformers does
+  double beta_fast = 32.0, beta_slow = 1.0;   // yarn
+  double mscale = 0.0, mscale_all_dim = 0.0;  // yarn (DeepSeek style); 0 = unset
+  bool truncate = true;                       // yarn: floor/ceil the correction range
   double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
   // llama3 / yarn: rope_scaling.original_max_position_embeddings (yarn falls back to
   // max_position_embeddings). longrope: the config's top-level field (Phi-3), 0 if absent.

@@ -1,11 +1,11 @@
 // BuildRopeCosSin vs closed forms. The formulas (and the Llama 3.1 / Qwen2 YaRN / Phi-3 style
 // parameter values) follow transformers' modeling_rope_utils.py ROPE_INIT_FUNCTIONS; the
 // expected values here are recomputed independently in double precision.
+#include "ops/rope_table.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "ops/rope_table.h"
 
 namespace pagellm {
 namespace {
@@ -22,7 +22,8 @@ void ExpectTable(const Tensor& t, const std::vector<double>& inv, double scale, 
   for (int p = 0; p < positions; ++p)
     for (int i = 0; i < half; ++i) {
       ASSERT_NEAR(d[p * rot + i], scale * std::cos(p * inv[i]), tol) << "cos p=" << p << " i=" << i;
-      ASSERT_NEAR(d[p * rot + half + i], scale * std::sin(p * inv[i]), tol) << "sin p=" << p << " i=" << i;
+      ASSERT_NEAR(d[p * rot + half + i], scale * std::sin(p * inv[i]), tol)
+          << "sin p=" << p << " i=" << i;
     }
 }
 

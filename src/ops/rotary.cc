@@ -16,8 +16,8 @@ Status ApplyRotary(const ExecCtx& ctx, const Tensor& positions, const Tensor& co
   ASSIGN_OR_RETURN(int64_t ldk, internal::TokenHeadStride(kOp, "k", k));
   int64_t t = positions.dim(0), d = q.dim(2);
   if (q.dim(0) != t || k.dim(0) != t || k.dim(2) != d)
-    return internal::Error(kOp, "k", "must match q [" + std::to_string(t) + ", *, " +
-                                         std::to_string(d) + "]", k);
+    return internal::Error(
+        kOp, "k", "must match q [" + std::to_string(t) + ", *, " + std::to_string(d) + "]", k);
   if (rot_dim <= 0 || rot_dim % 2 != 0 || rot_dim > d)
     return InvalidArgumentError("ApplyRotary: rot_dim " + std::to_string(rot_dim) +
                                 " must be even and in (0, head_dim=" + std::to_string(d) + "]");

@@ -61,14 +61,13 @@ TEST_P(RotaryTest, MatchesReference) {
   ExpectClose(v_before, qkv.Slice(1, hq + hk, hq + 2 * hk), 0.0, 1e-3, "v untouched");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Styles, RotaryTest,
-    ::testing::Values(RotaryCase{RopeStyle::kNeox, 16, DType::kF32},
-                      RotaryCase{RopeStyle::kGptj, 16, DType::kF32},
-                      RotaryCase{RopeStyle::kNeox, 6, DType::kF32},
-                      RotaryCase{RopeStyle::kGptj, 8, DType::kF32},
-                      RotaryCase{RopeStyle::kNeox, 16, DType::kBF16},
-                      RotaryCase{RopeStyle::kGptj, 10, DType::kF16}));
+INSTANTIATE_TEST_SUITE_P(Styles, RotaryTest,
+                         ::testing::Values(RotaryCase{RopeStyle::kNeox, 16, DType::kF32},
+                                           RotaryCase{RopeStyle::kGptj, 16, DType::kF32},
+                                           RotaryCase{RopeStyle::kNeox, 6, DType::kF32},
+                                           RotaryCase{RopeStyle::kGptj, 8, DType::kF32},
+                                           RotaryCase{RopeStyle::kNeox, 16, DType::kBF16},
+                                           RotaryCase{RopeStyle::kGptj, 10, DType::kF16}));
 
 TEST(RotaryTest, RejectsPositionOutsideTable) {
   ExecCtx ctx;

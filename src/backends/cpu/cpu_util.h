@@ -76,9 +76,12 @@ inline void StoreRow(const float* src, int64_t n, void* dst, DType t, int64_t of
 // Rounds v through dtype t and back (models storing an intermediate in t).
 inline float RoundTo(float v, DType t) {
   switch (t) {
-    case DType::kBF16: return BF16ToFloat(FloatToBF16(v));
-    case DType::kF16: return HalfToFloat(FloatToHalf(v));
-    default: return v;
+    case DType::kBF16:
+      return BF16ToFloat(FloatToBF16(v));
+    case DType::kF16:
+      return HalfToFloat(FloatToHalf(v));
+    default:
+      return v;
   }
 }
 

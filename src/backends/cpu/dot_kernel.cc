@@ -30,7 +30,8 @@ PAGELLM_INLINE float Reduce(const V8& v, const float* x, const float* w, int64_t
 
 // MR x rows by NR w rows; each (r, c) accumulates exactly like every other tile shape.
 template <int MR, int NR>
-PAGELLM_INLINE void Tile(const float* x, int64_t ldx, const float* w, int64_t k, float* y, int64_t ldy) {
+PAGELLM_INLINE void Tile(const float* x, int64_t ldx, const float* w, int64_t k, float* y,
+                         int64_t ldy) {
   V8 acc[MR][NR] = {};
   int64_t k8 = k / 8 * 8;
   for (int64_t l = 0; l < k8; l += 8) {
@@ -45,8 +46,8 @@ PAGELLM_INLINE void Tile(const float* x, int64_t ldx, const float* w, int64_t k,
 }
 
 template <int MR>
-PAGELLM_INLINE void RowTiles(const float* x, int64_t ldx, const float* w, int64_t rows, int64_t k, float* y,
-              int64_t ldy) {
+PAGELLM_INLINE void RowTiles(const float* x, int64_t ldx, const float* w, int64_t rows, int64_t k,
+                             float* y, int64_t ldy) {
   int64_t c = 0;
   for (; c + 2 <= rows; c += 2) Tile<MR, 2>(x, ldx, w + c * k, k, y + c, ldy);
   if (c < rows) Tile<MR, 1>(x, ldx, w + c * k, k, y + c, ldy);
@@ -54,8 +55,9 @@ PAGELLM_INLINE void RowTiles(const float* x, int64_t ldx, const float* w, int64_
 
 // y[:, 0:rows] for one block of f32 weight rows. One clone per ISA, picked once at load time,
 // so results stay identical within a machine.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void BlockGemm(const float* x, int64_t ldx, const float* w, int64_t rows, int64_t k, float* y,
-               int64_t ldy, int64_t m) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BlockGemm(
+    const float* x, int64_t ldx, const float* w, int64_t rows, int64_t k, float* y, int64_t ldy,
+    int64_t m) {
   int64_t i = 0;
   for (; i + 4 <= m; i += 4) RowTiles<4>(x + i * ldx, ldx, w, rows, k, y + i * ldy, ldy);
   for (; i < m; ++i) RowTiles<1>(x + i * ldx, ldx, w, rows, k, y + i * ldy, ldy);
@@ -63,8 +65,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void BlockGemm(cons
 
 }  // namespace
 
-void DotGemm(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w, DType wt,
-             float* y32, int64_t ldy, int64_t m, int64_t n, int64_t k) {
+void DotGemm(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w, DType wt, float* y32,
+             int64_t ldy, int64_t m, int64_t n, int64_t k) {
   int64_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   int threads = NumThreads(ctx.num_threads, m * n * k, 1 << 18);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)

@@ -11,7 +11,7 @@
 namespace pagellm::cpu::internal {
 
 // y32[m, n] (row stride ldy) = x32[m, k] (row stride ldx) @ w[n, k]^T, w f32/f16/bf16.
-void DotGemm(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w, DType wt,
-             float* y32, int64_t ldy, int64_t m, int64_t n, int64_t k);
+void DotGemm(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w, DType wt, float* y32,
+             int64_t ldy, int64_t m, int64_t n, int64_t k);
 
 }  // namespace pagellm::cpu::internal

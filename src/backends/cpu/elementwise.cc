@@ -20,7 +20,7 @@ inline float Sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 void ApplyAct(ops::Activation act, float* x, int64_t n) {
   switch (act) {
     case ops::Activation::kSilu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] * Sigmoid(x[i]);
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));  // as torch
       break;
     case ops::Activation::kGeluTanh: {
       const float k = 0.7978845608028654f;  // sqrt(2 / pi)
@@ -31,7 +31,8 @@ void ApplyAct(ops::Activation act, float* x, int64_t n) {
       break;
     }
     case ops::Activation::kGeluExact:
-      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
+      for (int64_t i = 0; i < n; ++i)
+        x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
       break;
     case ops::Activation::kRelu:
       for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.f);
@@ -98,8 +99,8 @@ Status Add(const ExecCtx& ctx, const void* a, DType a_dtype, const void* b, DTyp
   return OkStatus();
 }
 
-Status Scale(const ExecCtx& ctx, const void* x, DType x_dtype, float s, void* out,
-             DType out_dtype, int64_t n) {
+Status Scale(const ExecCtx& ctx, const void* x, DType x_dtype, float s, void* out, DType out_dtype,
+             int64_t n) {
   ForChunks(ctx, n, [&](int64_t off, int64_t len) {
     float* b = internal::Scratch(len);
     LoadRow(x, x_dtype, off, len, b);

@@ -54,8 +54,8 @@ Status Embedding(const ExecCtx& ctx, const int32_t* ids, int64_t num_tokens, con
 Status GatherRows(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx,
                   int64_t num_src_rows, const int32_t* rows, int64_t num_rows, int64_t width,
                   void* out, DType out_dtype, int64_t ldo) {
-  return GatherChecked(ctx, "GatherRows: row", x, x_dtype, ldx, num_src_rows, rows, num_rows,
-                       width, out, out_dtype, ldo);
+  return GatherChecked(ctx, "GatherRows: row", x, x_dtype, ldx, num_src_rows, rows, num_rows, width,
+                       out, out_dtype, ldo);
 }
 
 Status Copy(const ExecCtx& ctx, const void* src, DType src_dtype, const int64_t* src_strides,

@@ -1,8 +1,9 @@
 // Linear: f32 GEMM through OpenBLAS (single-threaded calls on per-thread slices of the weight
-// rows). Half-precision weights are widened to f32 either row by row inside a dot-product kernel
-// (few tokens: memory bound, never materializes the weight) or in blocks of rows that then go
-// through sgemm (many tokens: compute bound).
+// rows). Half-precision weights are widened to f32 in small L2-resident blocks, then either go
+// through the tiled dot kernel (few tokens: memory bound) or sgemm (many tokens: compute bound).
+// ExecCtx::batch_invariant always uses the dot kernel (fixed summation order).
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <mutex>
@@ -18,33 +19,21 @@ namespace {
 using internal::LoadRow;
 using internal::StoreRow;
 
-constexpr int64_t kSmallM = 8;                   // at most this many rows use the dot kernel
+constexpr int64_t kSmallM = 8;            // half weights: at most this many rows use the dot kernel
 constexpr int64_t kBlockBytes = 1 << 20;  // f32 weight block (per thread) for the sgemm path
 
-inline float Dot(const float* a, const float* b, int64_t k) {
-  float acc = 0.f;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < k; ++i) acc += a[i] * b[i];
-  return acc;
-}
-
-// y32[m, n] = x32[m, k] @ w[n, k]^T for half-precision w and small m.
-void SmallMHalfWeight(const ExecCtx& ctx, const float* x32, int64_t ldx, const void* w,
-                      DType wt, float* y32, int64_t ldy, int64_t m, int64_t n, int64_t k) {
-  int threads = internal::NumThreads(ctx.num_threads, n * k, 1 << 16);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t j = 0; j < n; ++j) {
-    float* wrow = internal::Scratch(k);
-    LoadRow(w, wt, j * k, k, wrow);
-    for (int64_t i = 0; i < m; ++i) y32[i * ldy + j] = Dot(x32 + i * ldx, wrow, k);
-  }
-}
-
 // OpenBLAS runs single-threaded inside our OpenMP threads: mixing its pthread pool with
-// OpenMP makes each pool's idle threads spin against the other (measured 5x slower).
+// OpenMP makes each pool's idle threads spin against the other (measured 5x slower). An
+// OpenMP-built OpenBLAS is already single-threaded inside our parallel regions, and its
+// openblas_set_num_threads would also lower OpenMP's default team size: leave it alone.
 void UseSingleThreadedBlas() {
   static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  std::call_once(once, [] {
+    if (openblas_get_parallel() == 2) return;  // 0 sequential, 1 pthreads, 2 OpenMP
+    int omp_threads = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    omp_set_num_threads(omp_threads);  // in case the BLAS touched OpenMP's setting anyway
+  });
 }
 
 // y32[m, rows] (ld ldy) = x32 @ w[rows, k]^T for one slice of weight rows, in f32 blocks.
@@ -60,8 +49,8 @@ void SliceGemm(const float* x32, int64_t ldx, const void* w, DType wt, int64_t j
       wb = buf;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(r),
-                static_cast<int>(k), 1.f, x32, static_cast<int>(ldx), wb, static_cast<int>(k),
-                0.f, y32 + j0 + b, static_cast<int>(ldy));
+                static_cast<int>(k), 1.f, x32, static_cast<int>(ldx), wb, static_cast<int>(k), 0.f,
+                y32 + j0 + b, static_cast<int>(ldy));
   }
 }
 
@@ -105,10 +94,8 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   }
   if (k == 0) {
     for (int64_t i = 0; i < m; ++i) std::fill(y32 + i * ldy32, y32 + i * ldy32 + n, 0.f);
-  } else if (ctx.batch_invariant) {
+  } else if (ctx.batch_invariant || (w_dtype != DType::kF32 && m <= kSmallM)) {
     internal::DotGemm(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
-  } else if (w_dtype != DType::kF32 && m <= kSmallM) {
-    SmallMHalfWeight(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
   } else {
     ParallelGemm(ctx, x32, ldx32, w, w_dtype, y32, ldy32, m, n, k);
   }

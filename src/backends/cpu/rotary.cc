@@ -45,7 +45,8 @@ Status ApplyRotary(const ExecCtx& ctx, const int32_t* positions, int64_t num_tok
   for (int64_t t = 0; t < num_tokens; ++t) {
     if (positions[t] < 0 || positions[t] >= max_positions) {
       return InvalidArgumentError("ApplyRotary: position " + std::to_string(positions[t]) +
-                                  " of token " + std::to_string(t) + " outside the cos/sin table [0, " +
+                                  " of token " + std::to_string(t) +
+                                  " outside the cos/sin table [0, " +
                                   std::to_string(max_positions) + ")");
     }
   }
