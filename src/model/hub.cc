@@ -116,6 +116,7 @@ HubOptions HubOptions::FromEnv() {
     if (t.ok()) o.token = Trim(*t);
   }
   o.offline = Truthy(Env("HF_HUB_OFFLINE"));
+  if (Truthy(Env("HF_HUB_DISABLE_PROGRESS_BARS"))) o.progress = Progress::kOff;
   return o;
 }
 
@@ -176,7 +177,9 @@ StatusOr<std::string> ResolveModelPath(const std::string& model, const HubOption
     LOG_WARN("cannot reach {} ({}); trying the local cache", o.endpoint, info.status().message());
     return FromCache(model, repo_dir, o, "the hub is unreachable: " + info.status().message());
   }
-  for (const std::string& f : SelectRepoFiles(info->siblings, o.load_format))
+  const std::vector<std::string> files = SelectRepoFiles(info->siblings, o.load_format);
+  LOG_INFO("{}@{}: {} files (cache {})", model, info->sha.substr(0, 8), files.size(), repo_dir);
+  for (const std::string& f : files)
     RETURN_IF_ERROR(hub_internal::DownloadFile(o, model, repo_dir, info->sha, f));
   RETURN_IF_ERROR(WriteRef(repo_dir, o.revision, info->sha));
   std::string snapshot = JoinPath(repo_dir, "snapshots/" + info->sha);
