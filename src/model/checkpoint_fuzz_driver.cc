@@ -1,10 +1,12 @@
 // Fuzz smoke driver: runs a target's LLVMFuzzerTestOneInput on its seeds and on seeded random
 // mutations of them, so plain gcc CI exercises the parsers on hostile inputs.
 // Usage: <binary> [iterations=4000] [max_seconds=5] [rng_seed=1]
+//        <binary> --dump-seeds DIR   (writes the seeds as a starting corpus for libFuzzer)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 
 #include "model/checkpoint_fuzz.h"
 
@@ -47,6 +49,17 @@ void Run(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--dump-seeds") {
+    std::vector<std::string> seeds = pagellm::fuzz::Seeds();
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      std::string path = std::string(argv[2]) + "/seed" + std::to_string(i);
+      FILE* f = std::fopen(path.c_str(), "wb");
+      if (f == nullptr) return 1;
+      std::fwrite(seeds[i].data(), 1, seeds[i].size(), f);
+      std::fclose(f);
+    }
+    return 0;
+  }
   long iterations = argc > 1 ? std::atol(argv[1]) : 4000;
   double max_seconds = argc > 2 ? std::atof(argv[2]) : 5.0;
   std::mt19937_64 rng(argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1);

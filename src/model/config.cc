@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -31,6 +32,14 @@ const json& TextSection(const json& j) {
   return j;
 }
 
+// bos/pad ids are ints, but a few configs carry a list: take its first element.
+Status FirstOfIntOrList(Reader& r, const char* key, std::optional<int64_t>* out) {
+  std::vector<int64_t> ids;
+  RETURN_IF_ERROR(r.IntList({key}, &ids));
+  if (!ids.empty()) *out = ids[0];
+  return OkStatus();
+}
+
 Status ParseSizes(Reader& r, ModelConfig* c) {
   RETURN_IF_ERROR(r.Int({"vocab_size"}, &c->vocab_size));
   RETURN_IF_ERROR(r.Int({"hidden_size", "n_embd", "d_model"}, &c->hidden_size));
@@ -52,14 +61,14 @@ Status ParseScalars(Reader& r, ModelConfig* c) {
   RETURN_IF_ERROR(r.String({"hidden_act", "hidden_activation", "activation_function"}, &c->hidden_act));
   RETURN_IF_ERROR(r.Float({"rms_norm_eps"}, &c->rms_norm_eps));
   RETURN_IF_ERROR(r.Float({"layer_norm_eps", "layer_norm_epsilon"}, &c->layer_norm_eps));
-  RETURN_IF_ERROR(r.Float({"rope_theta"}, &c->rope_theta));
-  RETURN_IF_ERROR(r.Float({"partial_rotary_factor"}, &c->partial_rotary_factor));
+  RETURN_IF_ERROR(r.Float({"rope_theta", "rotary_emb_base"}, &c->rope_theta));
+  RETURN_IF_ERROR(r.Float({"partial_rotary_factor", "rotary_pct"}, &c->partial_rotary_factor));
   c->tie_word_embeddings = DefaultTieWordEmbeddings(c->model_type);
   RETURN_IF_ERROR(r.Bool({"tie_word_embeddings"}, &c->tie_word_embeddings));
   RETURN_IF_ERROR(r.Bool({"attention_bias"}, &c->attention_bias));
   RETURN_IF_ERROR(r.Bool({"mlp_bias"}, &c->mlp_bias));
-  RETURN_IF_ERROR(r.OptInt({"bos_token_id"}, &c->bos_token_id));
-  RETURN_IF_ERROR(r.OptInt({"pad_token_id"}, &c->pad_token_id));
+  RETURN_IF_ERROR(FirstOfIntOrList(r, "bos_token_id", &c->bos_token_id));
+  RETURN_IF_ERROR(FirstOfIntOrList(r, "pad_token_id", &c->pad_token_id));
   RETURN_IF_ERROR(r.IntList({"eos_token_id"}, &c->eos_token_ids));
   return OkStatus();
 }
@@ -113,7 +122,7 @@ StatusOr<ModelConfig> ParseModelConfig(const std::string& text, const std::strin
   RETURN_IF_ERROR(ParseSizes(r, &c));
   RETURN_IF_ERROR(ParseScalars(r, &c));
   if (c.eos_token_ids.empty()) RETURN_IF_ERROR(top.IntList({"eos_token_id"}, &c.eos_token_ids));
-  if (!c.bos_token_id) RETURN_IF_ERROR(top.OptInt({"bos_token_id"}, &c.bos_token_id));
+  if (!c.bos_token_id) RETURN_IF_ERROR(FirstOfIntOrList(top, "bos_token_id", &c.bos_token_id));
   RETURN_IF_ERROR(ParseDTypeField(top, &c));
   if (!c.torch_dtype) RETURN_IF_ERROR(ParseDTypeField(r, &c));
   RETURN_IF_ERROR(config_internal::ParseRope(text_section, source, &c));
@@ -134,8 +143,8 @@ StatusOr<GenerationConfig> ParseGenerationConfig(const std::string& text, const 
   GenerationConfig g;
   Reader r(j, source);
   RETURN_IF_ERROR(r.IntList({"eos_token_id"}, &g.eos_token_ids));
-  RETURN_IF_ERROR(r.OptInt({"bos_token_id"}, &g.bos_token_id));
-  RETURN_IF_ERROR(r.OptInt({"pad_token_id"}, &g.pad_token_id));
+  RETURN_IF_ERROR(FirstOfIntOrList(r, "bos_token_id", &g.bos_token_id));
+  RETURN_IF_ERROR(FirstOfIntOrList(r, "pad_token_id", &g.pad_token_id));
   RETURN_IF_ERROR(r.OptFloat({"temperature"}, &g.temperature));
   RETURN_IF_ERROR(r.OptFloat({"top_p"}, &g.top_p));
   RETURN_IF_ERROR(r.OptFloat({"min_p"}, &g.min_p));
@@ -152,6 +161,26 @@ StatusOr<GenerationConfig> LoadGenerationConfig(const std::string& model_dir) {
   if (!FileExists(path)) return GenerationConfig{};
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   return ParseGenerationConfig(text, path);
+}
+
+int64_t DerivedMaxModelLen(const ModelConfig& c) {
+  static const char* const kKeys[] = {"max_position_embeddings", "n_positions", "max_seq_len",
+                                      "seq_length", "model_max_length", "max_sequence_length",
+                                      "max_seq_length", "seq_len"};
+  const nlohmann::json& j = TextSection(c.raw);
+  int64_t len = -1;
+  for (const char* k : kKeys) {
+    int64_t v;
+    auto it = j.find(k);
+    if (it != j.end() && config_internal::JsonToInt(*it, &v) && v > 0) len = len < 0 ? v : std::min(len, v);
+  }
+  if (len < 0) len = c.max_position_embeddings > 0 ? c.max_position_embeddings : 2048;
+  const RopeScaling& s = c.rope_scaling;
+  if (s.type == "linear" || s.type == "dynamic" || s.type == "yarn") {
+    if (s.type == "yarn" && s.original_max_position_embeddings > 0) len = s.original_max_position_embeddings;
+    len = static_cast<int64_t>(static_cast<double>(len) * s.factor);
+  }
+  return len;
 }
 
 int64_t ModelConfig::GetInt(const std::string& key, int64_t def) const {

@@ -84,6 +84,12 @@ struct GenerationConfig {
 StatusOr<ModelConfig> ParseModelConfig(const std::string& text, const std::string& source);
 StatusOr<ModelConfig> LoadModelConfig(const std::string& model_dir);
 StatusOr<GenerationConfig> ParseGenerationConfig(const std::string& text, const std::string& source);
+// The longest context the model supports, as vLLM derives it: the smallest of the length keys
+// present (max_position_embeddings, n_positions, max_seq_len, seq_length, model_max_length,
+// max_sequence_length, max_seq_length, seq_len; 2048 when none), times rope_scaling's factor
+// for linear/dynamic/yarn scaling (yarn starts from original_max_position_embeddings).
+int64_t DerivedMaxModelLen(const ModelConfig& config);
+
 // Missing generation_config.json is not an error: returns an empty GenerationConfig.
 StatusOr<GenerationConfig> LoadGenerationConfig(const std::string& model_dir);
 

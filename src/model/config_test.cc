@@ -58,6 +58,7 @@ TEST(ConfigTest, DefaultsAndAliases) {
   EXPECT_FALSE(c.tie_word_embeddings);
   EXPECT_EQ(c.eos_token_ids, std::vector<int64_t>{2});
   EXPECT_EQ(c.torch_dtype, DType::kF16);
+  EXPECT_EQ(Parse(R"({"bos_token_id":[5,6]})").bos_token_id, 5);
   ModelConfig g = Parse(R"({"model_type": "gpt2", "n_embd": 32, "n_head": 2, "n_layer": 3, "n_positions": 64,
                             "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5})");
   EXPECT_EQ(g.hidden_size, 32);
@@ -65,6 +66,9 @@ TEST(ConfigTest, DefaultsAndAliases) {
   EXPECT_EQ(g.max_position_embeddings, 64);
   EXPECT_EQ(g.hidden_act, "gelu_new");
   EXPECT_TRUE(g.tie_word_embeddings);
+  ModelConfig neox = Parse(R"({"model_type":"gpt_neox","rotary_pct":0.25,"rotary_emb_base":10000,
+                               "hidden_size":64,"num_attention_heads":4})");
+  EXPECT_EQ(neox.partial_rotary_factor, 0.25);
 }
 
 TEST(ConfigTest, SlidingWindow) {
@@ -98,6 +102,18 @@ TEST(ConfigTest, RopeScalingKinds) {
                            "sliding_attention":{"rope_type":"default","rope_theta":1e4}}})");
   EXPECT_EQ(q.rope_theta, 1e6);
   EXPECT_EQ(q.rope_scaling.type, "none");
+}
+
+TEST(ConfigTest, DerivedMaxModelLen) {
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":4096})")), 4096);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({})")), 2048);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":4096,"seq_length":2048})")), 2048);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":32768,"rope_scaling":
+      {"type":"yarn","factor":4.0,"original_max_position_embeddings":32768}})")), 131072);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":2048,"rope_scaling":
+      {"type":"linear","factor":2.0}})")), 4096);
+  EXPECT_EQ(DerivedMaxModelLen(Parse(R"({"max_position_embeddings":131072,"rope_scaling":
+      {"rope_type":"llama3","factor":8.0,"original_max_position_embeddings":8192}})")), 131072);
 }
 
 TEST(ConfigTest, BadInputsNameFileAndKey) {

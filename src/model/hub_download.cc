@@ -1,4 +1,6 @@
 // One file from the hub into the cache: resumable download, blob naming by ETag, snapshot link.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -82,6 +84,23 @@ Status LinkSnapshot(const fs::path& blob, const fs::path& target) {
   return OkStatus();
 }
 
+// An exclusive advisory lock on a file (released by the destructor), so that processes sharing
+// a cache (tensor-parallel ranks, parallel jobs) never write the same .incomplete file at once.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing drops the lock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
 std::vector<std::string> AuthHeaders(const HubOptions& o) {
@@ -109,6 +128,8 @@ Status DownloadFile(const HubOptions& o, const std::string& repo, const std::str
   if (ec) return UnavailableError("cannot create " + blobs.string() + ": " + ec.message());
   const std::string id = HexHash(sha + "/" + file);
   const std::string tmp = (blobs / (id + ".incomplete")).string();
+  FileLock lock((blobs / (id + ".lock")).string());
+  if (fs::exists(target, ec)) return OkStatus();  // another process finished it while we waited
   HttpRequest req;
   req.url = o.endpoint + "/" + repo + "/resolve/" + sha + "/" + UrlEscape(file);
   req.headers = AuthHeaders(o);
@@ -133,7 +154,9 @@ Status DownloadFile(const HubOptions& o, const std::string& repo, const std::str
   const fs::path blob = blobs / BlobName(*resp, id);
   fs::rename(tmp, blob, ec);
   if (ec) return UnavailableError("cannot rename " + tmp + ": " + ec.message());
-  return LinkSnapshot(blob, target);
+  RETURN_IF_ERROR(LinkSnapshot(blob, target));
+  fs::remove(blobs / (id + ".lock"), ec);
+  return OkStatus();
 }
 
 }  // namespace pagellm::hub_internal

@@ -50,15 +50,15 @@ bool IsContiguous(const PickledTensor& t) {
 }  // namespace
 
 StatusOr<DType> TorchStorageDType(const std::string& t) {
-  if (t == "FloatStorage" || t == "DoubleStorage") return DType::kF32;
-  if (t == "HalfStorage") return DType::kF16;
-  if (t == "BFloat16Storage") return DType::kBF16;
-  if (t == "LongStorage") return DType::kI64;
-  if (t == "IntStorage") return DType::kI32;
-  if (t == "CharStorage") return DType::kI8;
-  if (t == "ByteStorage" || t == "BoolStorage") return DType::kU8;
-  if (t == "Float8_e4m3fnStorage") return DType::kFP8E4M3;
-  return UnimplementedError("torch storage type " + t + " is not supported");
+  if (t == "FloatStorage" || t == "DoubleStorage" || t == "float32" || t == "float64") return DType::kF32;
+  if (t == "HalfStorage" || t == "float16") return DType::kF16;
+  if (t == "BFloat16Storage" || t == "bfloat16") return DType::kBF16;
+  if (t == "LongStorage" || t == "int64") return DType::kI64;
+  if (t == "IntStorage" || t == "int32") return DType::kI32;
+  if (t == "CharStorage" || t == "int8") return DType::kI8;
+  if (t == "ByteStorage" || t == "BoolStorage" || t == "uint8" || t == "bool") return DType::kU8;
+  if (t == "float8_e4m3fn") return DType::kFP8E4M3;
+  return UnimplementedError("torch element type " + t + " is not supported");
 }
 
 StatusOr<std::unique_ptr<PtCheckpoint>> PtCheckpoint::Open(const std::string& path) {
@@ -138,8 +138,14 @@ Status PtCheckpoint::AddTensor(const std::string& name, const PickledTensor& t) 
                                                                     AddOverflow(last, span, &last))))
       return DataLossError(where + ": size/stride overflow");
   }
-  if (numel > 0 && last >= t.storage.numel)
-    return DataLossError(where + ": view exceeds its storage of " + std::to_string(t.storage.numel) + " elements");
+  // Storage numel counts its own elements (bytes for an UntypedStorage); the view counts t.itemsize.
+  int64_t storage_bytes, end_bytes;
+  if (MulOverflow(t.storage.numel, static_cast<int64_t>(t.storage.itemsize), &storage_bytes) ||
+      (numel > 0 && (AddOverflow(last, 1, &end_bytes) ||
+                     MulOverflow(end_bytes, static_cast<int64_t>(t.itemsize), &end_bytes))))
+    return DataLossError(where + ": size overflow");
+  if (numel > 0 && end_bytes > storage_bytes)
+    return DataLossError(where + ": view exceeds its storage of " + std::to_string(storage_bytes) + " bytes");
   auto storage = StorageBytes(t.storage);
   if (!storage.ok()) return storage.status().WithContext("tensor '" + name + "'");
   if (!tensors_.emplace(name, Entry{t, *storage}).second) return DataLossError(where + ": duplicate name");
@@ -152,7 +158,7 @@ bool PtCheckpoint::Has(const std::string& name) const { return tensors_.count(na
 StatusOr<TensorInfo> PtCheckpoint::Info(const std::string& name) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) return NotFoundError(file_->path() + ": no tensor '" + name + "'");
-  auto dt = TorchStorageDType(it->second.t.storage.type_name);
+  auto dt = TorchStorageDType(it->second.t.elem_type);
   if (!dt.ok()) return dt.status().WithContext(file_->path() + ": tensor '" + name + "'");
   return TensorInfo{name, *dt, Shape(it->second.t.size)};
 }
@@ -160,10 +166,10 @@ StatusOr<TensorInfo> PtCheckpoint::Info(const std::string& name) const {
 StatusOr<Tensor> PtCheckpoint::Get(const std::string& name) const {
   ASSIGN_OR_RETURN(TensorInfo info, Info(name));
   const Entry& e = tensors_.at(name);
-  const size_t item = e.t.storage.itemsize;
+  const size_t item = e.t.itemsize;
   const uint8_t* first = e.storage + e.t.offset * item;
   bool contiguous = IsContiguous(e.t);
-  if (e.t.storage.type_name == "DoubleStorage") {
+  if (e.t.elem_type == "DoubleStorage" || e.t.elem_type == "float64") {
     std::vector<double> tmp(info.shape.numel());
     StridedCopy(e.storage, e.t, 8, reinterpret_cast<uint8_t*>(tmp.data()));
     Tensor t = Tensor::EmptyHost(info.shape, DType::kF32);

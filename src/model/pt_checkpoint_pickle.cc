@@ -75,7 +75,7 @@ class Unpickler {
   Status PersistentLoad();
   Status SetItems(PyObject* dict, const std::vector<PyObject*>& kv);
   StatusOr<PyObject*> Call(const std::string& fn, const std::vector<PyObject*>& args);
-  StatusOr<PyObject*> RebuildTensor(const std::vector<PyObject*>& a);
+  StatusOr<PyObject*> RebuildTensor(const std::vector<PyObject*>& a, bool v3);
 
   std::string_view d_;
   const std::string& source_;
@@ -103,11 +103,14 @@ StatusOr<std::vector<int64_t>> IntTuple(const PyObject* o, const std::string& wh
 }  // namespace
 
 size_t TorchStorageItemSize(const std::string& t) {
-  if (t == "DoubleStorage" || t == "LongStorage") return 8;
-  if (t == "FloatStorage" || t == "IntStorage") return 4;
-  if (t == "HalfStorage" || t == "BFloat16Storage" || t == "ShortStorage") return 2;
-  if (t == "CharStorage" || t == "ByteStorage" || t == "BoolStorage" ||
-      t == "Float8_e4m3fnStorage" || t == "Float8_e5m2Storage")
+  if (t == "DoubleStorage" || t == "LongStorage" || t == "float64" || t == "int64" || t == "uint64")
+    return 8;
+  if (t == "FloatStorage" || t == "IntStorage" || t == "float32" || t == "int32" || t == "uint32") return 4;
+  if (t == "HalfStorage" || t == "BFloat16Storage" || t == "ShortStorage" || t == "float16" ||
+      t == "bfloat16" || t == "int16" || t == "uint16")
+    return 2;
+  if (t == "CharStorage" || t == "ByteStorage" || t == "BoolStorage" || t == "UntypedStorage" ||
+      t == "int8" || t == "uint8" || t == "bool" || t == "float8_e4m3fn" || t == "float8_e5m2")
     return 1;
   return 0;
 }
@@ -297,9 +300,11 @@ Status Unpickler::Global(std::string module, std::string name) {
   std::string full = module + "." + name;
   static const char* const kAllowed[] = {
       "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
+      "torch._utils._rebuild_tensor_v3", "torch.storage.UntypedStorage",
       "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
       "torch._tensor._rebuild_from_type_v2", "torch.Tensor", "torch.nn.parameter.Parameter",
       "builtins.dict", "__builtin__.dict"};
+  // torch.<X>Storage classes and torch dtypes (v3's dtype argument) are data, never called.
   bool ok = module == "torch" && TorchStorageItemSize(name) > 0;
   for (const char* a : kAllowed) ok = ok || full == a;
   if (!ok)
@@ -326,8 +331,9 @@ StatusOr<PyObject*> Unpickler::Call(const std::string& fn, const std::vector<PyO
     if (!a.empty()) return Err(fn + " with arguments is not supported");
     return New(Kind::kDict);
   }
-  if (fn == "torch._utils._rebuild_tensor_v2" || fn == "torch._utils._rebuild_tensor")
-    return RebuildTensor(a);
+  if (fn == "torch._utils._rebuild_tensor_v2" || fn == "torch._utils._rebuild_tensor" ||
+      fn == "torch._utils._rebuild_tensor_v3")
+    return RebuildTensor(a, fn == "torch._utils._rebuild_tensor_v3");
   if (fn == "torch._utils._rebuild_parameter" || fn == "torch._utils._rebuild_parameter_with_state") {
     if (a.empty() || a[0]->kind != Kind::kTensor) return Err(fn + " needs a tensor");
     return a[0];
@@ -341,11 +347,19 @@ StatusOr<PyObject*> Unpickler::Call(const std::string& fn, const std::vector<PyO
   return Err("'" + fn + "' is not callable");
 }
 
-StatusOr<PyObject*> Unpickler::RebuildTensor(const std::vector<PyObject*>& a) {
-  if (a.size() < 4 || a[0]->kind != Kind::kStorage || !IsInt(a[1]))
+StatusOr<PyObject*> Unpickler::RebuildTensor(const std::vector<PyObject*>& a, bool v3) {
+  if (a.size() < (v3 ? 7u : 4u) || a[0]->kind != Kind::kStorage || !IsInt(a[1]))
     return Err("_rebuild_tensor: expected (storage, offset, size, stride, ...)");
   PyObject* o = New(Kind::kTensor);
   o->tensor.storage = a[0]->storage;
+  o->tensor.elem_type = a[0]->storage.type_name;
+  if (v3) {  // dtype is the 7th argument: a global torch.<dtype>
+    if (a[6]->kind != Kind::kGlobal || a[6]->s.rfind("torch.", 0) != 0) return Err("_rebuild_tensor_v3: bad dtype");
+    o->tensor.elem_type = a[6]->s.substr(6);
+  }
+  o->tensor.itemsize = TorchStorageItemSize(o->tensor.elem_type);
+  if (o->tensor.itemsize == 0 || o->tensor.elem_type == "UntypedStorage")
+    return Err("_rebuild_tensor: unsupported element type '" + o->tensor.elem_type + "'");
   o->tensor.offset = a[1]->i;
   auto size = IntTuple(a[2], "tensor size");
   auto stride = IntTuple(a[3], "tensor stride");

@@ -15,16 +15,20 @@ namespace pagellm {
 
 // torch.*Storage referenced by a persistent id ('storage', type, key, location, numel).
 struct PickledStorage {
-  std::string type_name;  // "FloatStorage", "BFloat16Storage", ...
+  std::string type_name;  // "FloatStorage", "BFloat16Storage", ..., "UntypedStorage" (bytes)
   size_t itemsize = 0;
   std::string key;  // archive/data/<key>
   std::string location;
   int64_t numel = 0;  // elements of the storage
 };
 
-// A tensor from torch._utils._rebuild_tensor_v2: a strided view of a storage.
+// A tensor from torch._utils._rebuild_tensor_v2/_v3: a strided view of a storage. v2 takes
+// the element type from the storage class; v3 (dtypes newer than the typed storages, e.g.
+// float8) from its dtype argument, over an UntypedStorage counted in bytes.
 struct PickledTensor {
   PickledStorage storage;
+  std::string elem_type;  // a storage class name ("HalfStorage") or a torch dtype ("float8_e4m3fn")
+  size_t itemsize = 0;
   int64_t offset = 0;  // in elements
   std::vector<int64_t> size, stride;
 };
@@ -52,7 +56,8 @@ struct PickleResult {
 // common simple ones). `source` names the file in errors.
 StatusOr<PickleResult> Unpickle(std::string_view data, const std::string& source);
 
-// Element size for a torch storage class name, 0 when unknown.
+// Element size for a torch storage class name ("FloatStorage"; "UntypedStorage" is 1) or a
+// torch dtype name ("bfloat16"), 0 when unknown.
 size_t TorchStorageItemSize(const std::string& type_name);
 
 }  // namespace pagellm

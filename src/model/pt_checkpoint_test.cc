@@ -8,6 +8,7 @@
 
 #include "base/file.h"
 #include "model/pt_checkpoint_test_util.h"
+#include "model/safetensors.h"
 
 namespace pagellm {
 namespace {
@@ -64,6 +65,29 @@ TEST(PtCheckpointTest, SharedStridedDeflatedZip64) {
   EXPECT_EQ(t->ToFloatVector(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
   EXPECT_EQ((*c)->Get("h")->dtype(), DType::kBF16);
   EXPECT_EQ((*c)->Get("h")->ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
+}
+
+// torch writes dtypes newer than the typed storages (float8, uint16, ...) with
+// _rebuild_tensor_v3 over an UntypedStorage whose size counts bytes.
+TEST(PtCheckpointTest, RebuildTensorV3Float8) {
+  PickleWriter p;
+  p.Global("collections", "OrderedDict").Op(')').Op('R').Op('(');
+  p.Str("q").Global("torch._utils", "_rebuild_tensor_v3").Op('(').Op('(').Str("storage");
+  p.Global("torch.storage", "UntypedStorage").Str("0").Str("cpu").Int(6).Op('t').Op('Q');
+  p.Int(2).IntTuple({2, 2}).IntTuple({2, 1}).Op('\x89').Global("collections", "OrderedDict").Op(')').Op('R');
+  p.Global("torch", "float8_e4m3fn").Op('t').Op('R');
+  p.Op('u');
+  ZipWriter z;
+  z.Add("archive/data.pkl", p.Finish());
+  z.Add("archive/data/0", std::string("\x00\x01\x38\x40\xb8\xc0", 6));
+  auto c = FromBytes(z.Finish());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto q = (*c)->Get("q");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->dtype(), DType::kFP8E4M3);
+  EXPECT_EQ(q->shape(), (Shape{2, 2}));
+  EXPECT_EQ(static_cast<const uint8_t*>(q->data())[0], 0x38);  // starts at byte offset 2
+  EXPECT_EQ(static_cast<const uint8_t*>(q->data())[3], 0xc0);
 }
 
 TEST(PtCheckpointTest, UnknownGlobalIsRefused) {
@@ -136,14 +160,54 @@ TEST(PtCheckpointTest, PickleSubset) {
   EXPECT_EQ(t->root->items[1]->f, 1.5);
 }
 
-TEST(PtCheckpointTest, CommittedTorchFixture) {
+TEST(PtCheckpointTest, OpenCheckpointFallsBackToShardedBin) {
+  fs::path dir = fs::temp_directory_path() / ("pt_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  CHECK_OK(WriteStringToFile((dir / "pytorch_model-00001-of-00002.bin").string(), MakePtArchive({{"a", {1, 2}}})));
+  CHECK_OK(WriteStringToFile((dir / "pytorch_model-00002-of-00002.bin").string(), MakePtArchive({{"b", {3}}})));
+  CHECK_OK(WriteStringToFile((dir / "pytorch_model.bin.index.json").string(),
+      R"({"weight_map":{"a":"pytorch_model-00001-of-00002.bin","b":"pytorch_model-00002-of-00002.bin"}})"));
+  auto src = OpenCheckpoint(dir.string(), LoadFormat::kAuto);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  EXPECT_EQ((*src)->Get("b")->ToFloatVector(), std::vector<float>{3});
+  EXPECT_EQ(OpenCheckpoint(dir.string(), LoadFormat::kSafetensors).status().code(), StatusCode::kNotFound);
+  // With safetensors present, auto prefers them and pt still reads the .bin files.
+  CHECK_OK(WriteSafetensors((dir / "model.safetensors").string(), {{"c", Tensor::FromVector({5}, Shape{1})}}));
+  EXPECT_TRUE((*OpenCheckpoint(dir.string(), LoadFormat::kAuto))->Has("c"));
+  EXPECT_TRUE((*OpenCheckpoint(dir.string(), LoadFormat::kPt))->Has("a"));
+  fs::remove_all(dir);
+}
+
+std::string TestData(const std::string& rel) {
   const char* data = std::getenv("PAGELLM_TEST_DATA");
-  std::string path = JoinPath(data ? data : "tests/data", "pt/tiny_state_dict.bin");
+  return JoinPath(data ? data : PAGELLM_SOURCE_DIR "/tests/data", rel);
+}
+
+// Written by CPython's own pickler in torch.save's shape (tools/fixtures/make_cpython_pickle_fixture.py):
+// memo puts/gets, shared storages, Python zipfile's unaligned stored entries.
+TEST(PtCheckpointTest, CPythonPickledFixture) {
+  auto c = PtCheckpoint::Open(TestData("pt/cpython_state_dict.bin"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->Names(), (std::vector<std::string>{"a", "a_t", "b", "n"}));  // "step" skipped
+  EXPECT_EQ((*c)->Get("a")->ToFloatVector(), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ((*c)->Get("a_t")->ToFloatVector(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  auto b = (*c)->Get("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->dtype(), DType::kF16);
+  EXPECT_EQ(b->ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
+  auto n = (*c)->Get("n");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->data<int64_t>()[0], 7);
+  EXPECT_EQ(n->data<int64_t>()[1], -8);
+}
+
+TEST(PtCheckpointTest, CommittedTorchFixture) {
+  std::string path = TestData("pt/tiny_state_dict.bin");
   if (!FileExists(path)) GTEST_SKIP() << path << " not generated (tools/fixtures/make_pt_fixture.py)";
   auto c = PtCheckpoint::Open(path);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   // make_pt_fixture.py: w = arange(6).reshape(2,3) float32, h = [1.5,-2] bf16, t = w.t() (saved
-  // as a view of w's storage), i = [7, -8] int64.
+  // as a view of w's storage), i = [7, -8] int64, f8 = [1, -2] float8_e4m3fn.
   EXPECT_EQ((*c)->Get("w")->ToFloatVector(), (std::vector<float>{0, 1, 2, 3, 4, 5}));
   EXPECT_EQ((*c)->Get("h")->ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
   EXPECT_EQ((*c)->Get("t")->ToFloatVector(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
@@ -151,6 +215,11 @@ TEST(PtCheckpointTest, CommittedTorchFixture) {
   ASSERT_TRUE(i.ok());
   EXPECT_EQ(i->dtype(), DType::kI64);
   EXPECT_EQ(i->data<int64_t>()[1], -8);
+  auto f8 = (*c)->Get("f8");
+  ASSERT_TRUE(f8.ok()) << f8.status().ToString();
+  EXPECT_EQ(f8->dtype(), DType::kFP8E4M3);
+  EXPECT_EQ(static_cast<const uint8_t*>(f8->data())[0], 0x38);
+  EXPECT_EQ(static_cast<const uint8_t*>(f8->data())[1], 0xc0);
 }
 
 }  // namespace

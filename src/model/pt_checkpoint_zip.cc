@@ -92,6 +92,7 @@ StatusOr<ZipArchive> ZipArchive::Parse(std::shared_ptr<MappedFile> file) {
     if (e.method == 0 && e.compressed_size != e.uncompressed_size)
       return Bad(file->path(), "stored entry " + e.name + " has mismatched sizes");
     e.data_offset = data;
+    z.by_name_.emplace(e.name, z.entries_.size());
     z.entries_.push_back(std::move(e));
   }
   z.file_ = std::move(file);
@@ -99,9 +100,8 @@ StatusOr<ZipArchive> ZipArchive::Parse(std::shared_ptr<MappedFile> file) {
 }
 
 const ZipEntry* ZipArchive::Find(std::string_view name) const {
-  for (const auto& e : entries_)
-    if (e.name == name) return &e;
-  return nullptr;
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? nullptr : &entries_[it->second];
 }
 
 StatusOr<std::string_view> ZipArchive::Read(const ZipEntry& e, std::string* storage) const {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/checkpoint_file.h"
@@ -35,6 +36,7 @@ class ZipArchive {
  private:
   std::shared_ptr<MappedFile> file_;
   std::vector<ZipEntry> entries_;
+  std::unordered_map<std::string, size_t> by_name_;  // first entry of each name
 };
 
 }  // namespace pagellm
