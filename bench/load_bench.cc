@@ -4,6 +4,7 @@
 //
 //   load_bench [MODEL_DIR] [--format auto|safetensors|pt] [--dtype bfloat16|float16|float32]
 //              [--iters 3] [--synth-mb 1024] [--synth-dtype bfloat16|float32]
+//              [--synth-format safetensors|pt]
 #include <omp.h>
 
 #include <chrono>
@@ -13,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
+#include "model/pt_checkpoint_test_util.h"
 #include "model/safetensors.h"
 #include "model/weight_source.h"
 
@@ -25,6 +28,7 @@ double Seconds(Clock::time_point a) { return std::chrono::duration<double>(Clock
 
 struct Args {
   std::string path, format = "auto", dtype = "bfloat16", synth_dtype = "bfloat16";
+  std::string synth_format = "safetensors";
   int iters = 3;
   int64_t synth_mb = 1024;
 };
@@ -39,9 +43,30 @@ Args ParseArgs(int argc, char** argv) {
     else if (k == "--iters") a.iters = std::stoi(next());
     else if (k == "--synth-mb") a.synth_mb = std::stoll(next());
     else if (k == "--synth-dtype") a.synth_dtype = next();
+    else if (k == "--synth-format") a.synth_format = next();
     else a.path = k;
   }
   return a;
+}
+
+// A torch.save-style archive of the tensors (64-byte aligned stored entries, as torch writes).
+Status WritePt(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  testing::PickleWriter p;
+  testing::ZipWriter z;
+  p.Global("collections", "OrderedDict").Op(')').Op('R').Op('(');
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i].second;
+    std::string type = t.dtype() == DType::kBF16 ? "BFloat16Storage" : "FloatStorage";
+    std::vector<int64_t> size = t.shape().ToVector(), stride(size.size(), 1);
+    for (int d = static_cast<int>(size.size()) - 2; d >= 0; --d) stride[d] = stride[d + 1] * size[d + 1];
+    p.Str(tensors[i].first).Tensor(type, std::to_string(i), t.numel(), 0, size, stride);
+  }
+  p.Op('u');
+  z.Add("archive/data.pkl", p.Finish());
+  for (size_t i = 0; i < tensors.size(); ++i)
+    z.Add("archive/data/" + std::to_string(i),
+          std::string(static_cast<const char*>(tensors[i].second.data()), tensors[i].second.nbytes()));
+  return WriteStringToFile(path, z.Finish(/*zip64=*/true));
 }
 
 // A Llama-like layout: square-ish 2-D weights of ~32 MB each, plus small norms.
@@ -58,7 +83,10 @@ std::string WriteSynthetic(const Args& a) {
     tensors.emplace_back("model.layers." + std::to_string(i) + ".mlp.weight", t);
     tensors.emplace_back("model.layers." + std::to_string(i) + ".norm.weight", Tensor::EmptyHost(Shape{4096}, dt));
   }
-  Status s = WriteSafetensors(dir + "/model.safetensors", tensors);
+  std::filesystem::remove(dir + "/model.safetensors");
+  std::filesystem::remove(dir + "/pytorch_model.bin");
+  Status s = a.synth_format == "pt" ? WritePt(dir + "/pytorch_model.bin", tensors)
+                                    : WriteSafetensors(dir + "/model.safetensors", tensors);
   if (!s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());
   return dir;
 }

@@ -61,8 +61,8 @@ Status ParseScalars(Reader& r, ModelConfig* c) {
   RETURN_IF_ERROR(r.String({"hidden_act", "hidden_activation", "activation_function"}, &c->hidden_act));
   RETURN_IF_ERROR(r.Float({"rms_norm_eps"}, &c->rms_norm_eps));
   RETURN_IF_ERROR(r.Float({"layer_norm_eps", "layer_norm_epsilon"}, &c->layer_norm_eps));
-  RETURN_IF_ERROR(r.Float({"rope_theta"}, &c->rope_theta));
-  RETURN_IF_ERROR(r.Float({"partial_rotary_factor"}, &c->partial_rotary_factor));
+  RETURN_IF_ERROR(r.Float({"rope_theta", "rotary_emb_base"}, &c->rope_theta));
+  RETURN_IF_ERROR(r.Float({"partial_rotary_factor", "rotary_pct"}, &c->partial_rotary_factor));
   c->tie_word_embeddings = DefaultTieWordEmbeddings(c->model_type);
   RETURN_IF_ERROR(r.Bool({"tie_word_embeddings"}, &c->tie_word_embeddings));
   RETURN_IF_ERROR(r.Bool({"attention_bias"}, &c->attention_bias));

@@ -66,6 +66,9 @@ TEST(ConfigTest, DefaultsAndAliases) {
   EXPECT_EQ(g.max_position_embeddings, 64);
   EXPECT_EQ(g.hidden_act, "gelu_new");
   EXPECT_TRUE(g.tie_word_embeddings);
+  ModelConfig neox = Parse(R"({"model_type":"gpt_neox","rotary_pct":0.25,"rotary_emb_base":10000,
+                               "hidden_size":64,"num_attention_heads":4})");
+  EXPECT_EQ(neox.partial_rotary_factor, 0.25);
 }
 
 TEST(ConfigTest, SlidingWindow) {

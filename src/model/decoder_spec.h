@@ -106,6 +106,12 @@ struct DecoderSpec {
 // HF module names (without ".weight"/".bias"). Layer names are relative to layer_prefix, in
 // which "{}" stands for the layer index. An empty name means the module does not exist.
 struct WeightNames {
+  // Checkpoint conventions.
+  bool transposed_linear = false;  // Conv1D checkpoints (GPT-2) store linear weights [in, out]
+  // Names may also appear without this prefix (checkpoints saved from the base model, e.g.
+  // GPT-2's "wte.weight" for "transformer.wte.weight").
+  std::string optional_prefix;
+
   std::string embed_tokens = "model.embed_tokens";
   std::string embed_positions;
   std::string final_norm = "model.norm";

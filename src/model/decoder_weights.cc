@@ -12,7 +12,8 @@ namespace {
 // One destination tensor and the checkpoint tensors it is made of (concatenated by rows).
 struct Part {
   std::string name;
-  Shape shape;
+  Shape shape;              // as stored in the checkpoint
+  bool transposed = false;  // stored [in, out]: transpose to [out, in] at load
 };
 struct PlanItem {
   Tensor* dest;
@@ -36,11 +37,17 @@ void AddNorm(Plan& plan, NormWeights& w, const std::string& module, const Decode
 }
 
 // A linear layer made of `modules` (rows concatenated) with `outs` rows each.
+struct LinearLayout {
+  bool permute_qkv = false;
+  bool transposed = false;
+};
+
 void AddLinear(Plan& plan, LinearWeights& w, const std::vector<std::string>& modules,
-               const std::vector<int64_t>& outs, int64_t in, bool bias, bool permute = false) {
-  PlanItem wi{&w.weight, {}, permute}, bi{&w.bias, {}, permute};
+               const std::vector<int64_t>& outs, int64_t in, bool bias, LinearLayout l = {}) {
+  PlanItem wi{&w.weight, {}, l.permute_qkv}, bi{&w.bias, {}, l.permute_qkv};
   for (size_t i = 0; i < modules.size(); ++i) {
-    wi.parts.push_back({modules[i] + ".weight", Shape{outs[i], in}});
+    Shape shape = l.transposed ? Shape{in, outs[i]} : Shape{outs[i], in};
+    wi.parts.push_back({modules[i] + ".weight", shape, l.transposed});
     bi.parts.push_back({modules[i] + ".bias", Shape{outs[i]}});
   }
   plan.push_back(std::move(wi));
@@ -51,13 +58,15 @@ void AddAttention(Plan& plan, LayerWeights& lw, const DecoderSpec& s, const Weig
                   int64_t i) {
   auto L = [&](const std::string& m) { return LayerName(n.layer_prefix, i, m); };
   const int64_t h = s.hidden_size, q = s.q_size(), kv = s.kv_size();
+  const LinearLayout plain{false, n.transposed_linear};
   if (s.qkv_layout == QkvLayout::kSplit) {
-    AddLinear(plan, lw.qkv, {L(n.q_proj), L(n.k_proj), L(n.v_proj)}, {q, kv, kv}, h, s.qkv_bias);
+    AddLinear(plan, lw.qkv, {L(n.q_proj), L(n.k_proj), L(n.v_proj)}, {q, kv, kv}, h, s.qkv_bias,
+              plain);
   } else {
     AddLinear(plan, lw.qkv, {L(n.qkv_proj)}, {q + 2 * kv}, h, s.qkv_bias,
-              s.qkv_layout != QkvLayout::kFusedConcat);
+              {s.qkv_layout != QkvLayout::kFusedConcat, n.transposed_linear});
   }
-  AddLinear(plan, lw.o, {L(n.o_proj)}, {h}, q, s.o_bias);
+  AddLinear(plan, lw.o, {L(n.o_proj)}, {h}, q, s.o_bias, plain);
   if (s.qk_norm) {
     AddNorm(plan, lw.q_norm, L(n.q_norm), s, s.head_dim);
     AddNorm(plan, lw.k_norm, L(n.k_norm), s, s.head_dim);
@@ -67,14 +76,15 @@ void AddAttention(Plan& plan, LayerWeights& lw, const DecoderSpec& s, const Weig
 void AddMlp(Plan& plan, LayerWeights& lw, const DecoderSpec& s, const WeightNames& n, int64_t i) {
   auto L = [&](const std::string& m) { return LayerName(n.layer_prefix, i, m); };
   const int64_t h = s.hidden_size, im = s.intermediate_size;
+  const LinearLayout plain{false, n.transposed_linear};
   if (s.mlp == MlpKind::kGated && !n.gate_up_proj.empty()) {
-    AddLinear(plan, lw.gate_up, {L(n.gate_up_proj)}, {2 * im}, h, s.mlp_bias);
+    AddLinear(plan, lw.gate_up, {L(n.gate_up_proj)}, {2 * im}, h, s.mlp_bias, plain);
   } else if (s.mlp == MlpKind::kGated) {
-    AddLinear(plan, lw.gate_up, {L(n.gate_proj), L(n.up_proj)}, {im, im}, h, s.mlp_bias);
+    AddLinear(plan, lw.gate_up, {L(n.gate_proj), L(n.up_proj)}, {im, im}, h, s.mlp_bias, plain);
   } else {
-    AddLinear(plan, lw.gate_up, {L(n.up_proj)}, {im}, h, s.mlp_bias);
+    AddLinear(plan, lw.gate_up, {L(n.up_proj)}, {im}, h, s.mlp_bias, plain);
   }
-  AddLinear(plan, lw.down, {L(n.down_proj)}, {h}, im, s.mlp_bias);
+  AddLinear(plan, lw.down, {L(n.down_proj)}, {h}, im, s.mlp_bias, plain);
 }
 
 Plan MakePlan(DecoderWeights& w, const DecoderSpec& s, const WeightNames& n) {
@@ -121,15 +131,32 @@ StatusOr<Tensor> Place(const ExecCtx& ctx, const Tensor& host, DType dtype) {
   return dev;
 }
 
-StatusOr<Tensor> Fetch(const WeightSource& src, const Part& part) {
-  ASSIGN_OR_RETURN(Tensor t, src.Get(part.name));
+// [in, out] -> [out, in] on the host, same dtype.
+StatusOr<Tensor> Transpose2D(const Tensor& t) {
+  const int64_t rows = t.dim(0), cols = t.dim(1);
+  const size_t esz = DTypeSize(t.dtype());
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Empty(Shape{cols, rows}, t.dtype()));
+  const char* src = static_cast<const char*>(t.data());
+  char* dst = static_cast<char*>(out.data());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(dst + (c * rows + r) * esz, src + (r * t.stride(0) + c * t.stride(1)) * esz, esz);
+  return out;
+}
+
+StatusOr<Tensor> Fetch(const WeightSource& src, const Part& part, const std::string& prefix) {
+  std::string name = part.name;
+  if (!prefix.empty() && !src.Has(name) && name.starts_with(prefix) &&
+      src.Has(name.substr(prefix.size())))
+    name = name.substr(prefix.size());
+  ASSIGN_OR_RETURN(Tensor t, src.Get(name));
   if (!(t.shape() == part.shape))
     return InvalidArgumentError(fmt::format("weight {}: shape {} in checkpoint, model expects {}",
-                                            part.name, t.shape().ToString(),
-                                            part.shape.ToString()));
+                                            name, t.shape().ToString(), part.shape.ToString()));
   if (!IsFloating(t.dtype()) || t.dtype() == DType::kFP8E4M3)
-    return UnimplementedError(fmt::format("weight {}: unsupported dtype {}", part.name,
+    return UnimplementedError(fmt::format("weight {}: unsupported dtype {}", name,
                                           DTypeName(t.dtype())));
+  if (part.transposed) return Transpose2D(t);
   return t;
 }
 
@@ -190,7 +217,7 @@ StatusOr<DecoderWeights> LoadDecoderWeights(const ExecCtx& ctx, const DecoderSpe
   for (const PlanItem& item : plan) {
     std::vector<Tensor> parts;
     for (const Part& p : item.parts) {
-      ASSIGN_OR_RETURN(Tensor t, Fetch(src, p));
+      ASSIGN_OR_RETURN(Tensor t, Fetch(src, p, names.optional_prefix));
       parts.push_back(std::move(t));
     }
     if (parts.size() == 1 && !item.permute_qkv) {

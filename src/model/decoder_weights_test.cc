@@ -98,5 +98,49 @@ TEST(LoadDecoderWeights, ShapeMismatchNamesTensor) {
   EXPECT_NE(w.status().message().find("model.norm.weight"), std::string::npos);
 }
 
+TEST(LoadDecoderWeights, Conv1DTransposedAndPrefixFallback) {
+  DecoderSpec s = Tiny(2, 2);
+  s.qkv_layout = QkvLayout::kFusedConcat;
+  s.mlp = MlpKind::kPlain;
+  s.tie_word_embeddings = true;
+  WeightNames n;
+  n.embed_tokens = "transformer.wte";
+  n.final_norm = "transformer.ln_f";
+  n.layer_prefix = "transformer.h.{}.";
+  n.qkv_proj = "attn.c_attn";
+  n.o_proj = "attn.c_proj";
+  n.up_proj = "mlp.c_fc";
+  n.down_proj = "mlp.c_proj";
+  auto src = testing::RandomWeights(s, n, 5);
+  // The same weights as a GPT-2 checkpoint: Conv1D [in, out] and no "transformer." prefix.
+  auto conv_src = std::make_shared<testing::MemoryWeightSource>();
+  for (const std::string& name : src->Names()) {
+    Tensor t = *src->Get(name);
+    const bool linear = t.rank() == 2 && name.find(".h.") != std::string::npos;
+    if (linear) {
+      Tensor tt = Tensor::EmptyHost(Shape{t.dim(1), t.dim(0)}, DType::kF32);
+      for (int64_t r = 0; r < t.dim(0); ++r)
+        for (int64_t c = 0; c < t.dim(1); ++c) tt.data<float>()[c * t.dim(0) + r] = t.At(r * t.dim(1) + c);
+      t = tt;
+    }
+    conv_src->Put(name.substr(std::string("transformer.").size()), t);
+  }
+  WeightNames conv = n;
+  conv.transposed_linear = true;
+  conv.optional_prefix = "transformer.";
+  auto a = LoadDecoderWeights(ExecCtx::Cpu(), s, n, *src, DType::kF32);
+  auto b = LoadDecoderWeights(ExecCtx::Cpu(), s, conv, *conv_src, DType::kF32);
+  ASSERT_TRUE(a.ok() && b.ok()) << b.status().ToString();
+  const LayerWeights &la = a->layers[0], &lb = b->layers[0];
+  EXPECT_EQ(la.qkv.weight.ToFloatVector(), lb.qkv.weight.ToFloatVector());
+  EXPECT_EQ(la.o.weight.ToFloatVector(), lb.o.weight.ToFloatVector());
+  EXPECT_EQ(la.gate_up.weight.ToFloatVector(), lb.gate_up.weight.ToFloatVector());
+  EXPECT_EQ(la.down.weight.ToFloatVector(), lb.down.weight.ToFloatVector());
+  EXPECT_EQ(a->embed_tokens.ToFloatVector(), b->embed_tokens.ToFloatVector());
+  // ExpectedTensors reports the checkpoint (transposed) shapes.
+  for (const TensorInfo& info : ExpectedTensors(s, conv, DType::kF32))
+    if (info.name == "transformer.h.0.mlp.c_fc.weight") EXPECT_EQ(info.shape, (Shape{8, 6}));
+}
+
 }  // namespace
 }  // namespace pagellm

@@ -97,6 +97,25 @@ StatusOr<std::string> FromCache(const std::string& repo, const std::string& repo
   return JoinPath(repo_dir, "snapshots/" + sha);
 }
 
+bool IsWeightFile(const std::string& f) {
+  auto ends = [&](const std::string& x) {
+    return f.size() >= x.size() && f.compare(f.size() - x.size(), x.size(), x) == 0;
+  };
+  return ends(".safetensors") || ends(".bin");
+}
+
+// Shard names an index file's weight_map points at.
+StatusOr<std::set<std::string>> IndexShards(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+    return DataLossError(path + ": no weight_map");
+  std::set<std::string> out;
+  for (const auto& v : j["weight_map"])
+    if (v.is_string()) out.insert(v.get<std::string>());
+  return out;
+}
+
 }  // namespace
 
 HubOptions HubOptions::FromEnv() {
@@ -116,6 +135,7 @@ HubOptions HubOptions::FromEnv() {
     if (t.ok()) o.token = Trim(*t);
   }
   o.offline = Truthy(Env("HF_HUB_OFFLINE"));
+  if (Truthy(Env("HF_HUB_DISABLE_PROGRESS_BARS"))) o.progress = Progress::kOff;
   return o;
 }
 
@@ -159,8 +179,14 @@ std::vector<std::string> SelectRepoFiles(const std::vector<std::string>& sibling
   }
   bool has_st = std::any_of(st.begin(), st.end(), [&](const std::string& f) { return ends(f, ".safetensors"); });
   if (format == LoadFormat::kDummy) return out;
-  const auto& weights = (format == LoadFormat::kPt || (format == LoadFormat::kAuto && !has_st)) ? bin : st;
-  out.insert(out.end(), weights.begin(), weights.end());
+  std::vector<std::string> weights =
+      (format == LoadFormat::kPt || (format == LoadFormat::kAuto && !has_st)) ? bin : st;
+  // Mistral repos ship consolidated.safetensors beside the HF shards: the same weights again.
+  bool others = std::any_of(weights.begin(), weights.end(), [](const std::string& f) {
+    return f.rfind("consolidated", 0) != 0 && f.find(".index.json") == std::string::npos;
+  });
+  for (const auto& f : weights)
+    if (!others || f.rfind("consolidated", 0) != 0) out.push_back(f);
   return out;
 }
 
@@ -176,8 +202,23 @@ StatusOr<std::string> ResolveModelPath(const std::string& model, const HubOption
     LOG_WARN("cannot reach {} ({}); trying the local cache", o.endpoint, info.status().message());
     return FromCache(model, repo_dir, o, "the hub is unreachable: " + info.status().message());
   }
-  for (const std::string& f : SelectRepoFiles(info->siblings, o.load_format))
+  const std::vector<std::string> files = SelectRepoFiles(info->siblings, o.load_format);
+  LOG_INFO("{}@{}: {} files (cache {})", model, info->sha.substr(0, 8), files.size(), repo_dir);
+  // Index files first: their weight_map says which shards are needed.
+  std::vector<std::string> ordered = files;
+  std::stable_partition(ordered.begin(), ordered.end(),
+                        [](const std::string& f) { return f.find(".index.json") != std::string::npos; });
+  std::set<std::string> shards;
+  bool indexed = false;
+  for (const std::string& f : ordered) {
+    if (indexed && IsWeightFile(f) && shards.count(f) == 0) continue;  // not in the index
     RETURN_IF_ERROR(hub_internal::DownloadFile(o, model, repo_dir, info->sha, f));
+    if (f.find(".index.json") != std::string::npos) {
+      ASSIGN_OR_RETURN(std::set<std::string> listed, IndexShards(JoinPath(repo_dir, "snapshots/" + info->sha + "/" + f)));
+      shards.insert(listed.begin(), listed.end());
+      indexed = true;
+    }
+  }
   RETURN_IF_ERROR(WriteRef(repo_dir, o.revision, info->sha));
   std::string snapshot = JoinPath(repo_dir, "snapshots/" + info->sha);
   std::error_code ec;

@@ -26,7 +26,7 @@ struct HubOptions {
 
   // Defaults from the environment: cache dir from HF_HUB_CACHE, else $HF_HOME/hub, else
   // $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub; token from HF_TOKEN, else
-  // the file $HF_TOKEN_PATH or $HF_HOME/token.
+  // the file $HF_TOKEN_PATH or $HF_HOME/token; HF_HUB_DISABLE_PROGRESS_BARS=1 turns bars off.
   static HubOptions FromEnv();
 };
 

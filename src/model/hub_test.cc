@@ -52,6 +52,10 @@ class HubTest : public ::testing::Test {
     bool authed = auth != r.headers.end() && auth->second == "Bearer secret";
     if (r.path.rfind(api, 0) == 0) {
       if (r.path == api + "org/private/revision/main" && !authed) return {401, {}, "unauthorized"};
+      if (r.path == api + "org/sharded/revision/main")
+        return {200, {}, R"({"sha":")" + kSha + R"(","siblings":[{"rfilename":"config.json"},)"
+                R"({"rfilename":"model-00001-of-00001.safetensors"},{"rfilename":"model-extra.safetensors"},)"
+                R"({"rfilename":"model.safetensors.index.json"}]})"};
       if (r.path != api + "org/tiny/revision/main") return {404, {}, R"({"error":"Repository not found"})"};
       if (!authed) missing_auth_ = true;
       return {200, {{"Content-Type", "application/json"}},
@@ -66,6 +70,11 @@ class HubTest : public ::testing::Test {
     if (r.path == resolve + "model.safetensors")
       return {302, {{"Location", "/cdn/blob1"}, {"X-Linked-Etag", "\"sha256abc\""}}, ""};
     if (r.path == "/cdn/blob1") return Blob(r);
+    const std::string sharded = "/org/sharded/resolve/" + kSha + "/";
+    if (r.path == sharded + "config.json") return {200, {{"ETag", "\"c2\""}}, kConfig};
+    if (r.path == sharded + "model.safetensors.index.json")
+      return {200, {{"ETag", "\"i2\""}}, R"({"weight_map":{"w":"model-00001-of-00001.safetensors"}})"};
+    if (r.path == sharded + "model-00001-of-00001.safetensors") return {200, {{"ETag", "\"s2\""}}, weights_};
     return {404, {}, "no such file"};
   }
 
@@ -149,6 +158,17 @@ TEST_F(HubTest, ErrorsNameTheRepo) {
   EXPECT_EQ(*ResolveModelPath(dir_.string(), opts_), dir_.string());  // local dirs as they are
 }
 
+TEST_F(HubTest, ShardsComeFromTheIndex) {
+  auto path = ResolveModelPath("org/sharded", opts_);
+  ASSERT_TRUE(path.ok()) << path.status().ToString();
+  EXPECT_TRUE(FileExists(JoinPath(*path, "model-00001-of-00001.safetensors")));
+  EXPECT_FALSE(FileExists(JoinPath(*path, "model-extra.safetensors")));  // not in weight_map
+  for (const auto& r : server_->requests()) EXPECT_EQ(r.path.find("model-extra"), std::string::npos);
+  auto src = OpenCheckpoint(*path, LoadFormat::kAuto);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  EXPECT_TRUE((*src)->Has("w"));
+}
+
 TEST_F(HubTest, InterruptedDownloadResumes) {
   cut_next_blob_ = true;
   Status s = ResolveModelPath("org/tiny", opts_).status();
@@ -176,6 +196,10 @@ TEST(HubUnitTest, RepoIdsAndFileSelection) {
   EXPECT_EQ(SelectRepoFiles(sib, LoadFormat::kPt).back(), "pytorch_model.bin");
   EXPECT_EQ(SelectRepoFiles(sib, LoadFormat::kDummy).size(), 2u);
   EXPECT_EQ(SelectRepoFiles({"pytorch_model.bin", "config.json"}, LoadFormat::kAuto).size(), 2u);
+  auto mistral = SelectRepoFiles({"consolidated.safetensors", "model-00001-of-00001.safetensors", "params.json"},
+                                 LoadFormat::kAuto);
+  EXPECT_EQ(mistral, std::vector<std::string>{"model-00001-of-00001.safetensors"});
+  EXPECT_EQ(SelectRepoFiles({"consolidated.safetensors"}, LoadFormat::kAuto).size(), 1u);
 }
 
 TEST(HubUnitTest, OptionsFromEnv) {

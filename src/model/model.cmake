@@ -21,6 +21,11 @@ pagellm_library(pagellm_model
     ${_model_dir}/arch/qwen3.cc
     ${_model_dir}/arch/gemma2.cc
     ${_model_dir}/arch/phi3.cc
+    ${_model_dir}/arch/gpt_neox.cc
+    ${_model_dir}/arch/gemma.cc
+    ${_model_dir}/arch/gpt_bigcode.cc
+    ${_model_dir}/arch/gpt2.cc
+    ${_model_dir}/arch/opt.cc
   DEPS ${_model_deps})
 
 # Tests need the CPU ops and the config/checkpoint readers to link.

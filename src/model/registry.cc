@@ -15,6 +15,11 @@ constexpr ArchEntry kArchitectures[] = {
     {"Qwen3ForCausalLM", &arch::Qwen3},
     {"Gemma2ForCausalLM", &arch::Gemma2},
     {"Phi3ForCausalLM", &arch::Phi3},
+    {"GPTNeoXForCausalLM", &arch::GptNeox},
+    {"GemmaForCausalLM", &arch::Gemma},
+    {"GPTBigCodeForCausalLM", &arch::GptBigCode},
+    {"GPT2LMHeadModel", &arch::Gpt2},
+    {"OPTForCausalLM", &arch::Opt},
 };
 
 std::string Join(const std::vector<std::string>& v) {

@@ -120,5 +120,67 @@ TEST(Registry, Phi3FusedAndPartialRotary) {
   EXPECT_EQ(a->names.gate_up_proj, "mlp.gate_up_proj");
 }
 
+TEST(Registry, GptNeoxParallelFusedPartialRotary) {
+  std::string j = WithArch("GPTNeoXForCausalLM", R"(
+      "rotary_pct": 0.25, "rotary_emb_base": 20000, "layer_norm_eps": 1e-5,
+      "use_parallel_residual": true,)");
+  j.replace(j.find("\"silu\""), 6, "\"gelu\"");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const DecoderSpec& s = a->spec;
+  EXPECT_EQ(s.num_kv_heads, s.num_heads);
+  EXPECT_EQ(s.rotary_dim(), 4);
+  EXPECT_EQ(s.rope_theta, 20000.0);
+  EXPECT_EQ(s.norm.kind, NormKind::kLayerNorm);
+  EXPECT_EQ(s.qkv_layout, QkvLayout::kFusedPerHead);
+  EXPECT_TRUE(s.parallel_residual && !s.shared_input_norm);
+  EXPECT_EQ(s.mlp, MlpKind::kPlain);
+  EXPECT_EQ(s.activation, ops::Activation::kGeluExact);
+  EXPECT_EQ(a->names.qkv_proj, "attention.query_key_value");
+}
+
+TEST(Registry, GptBigCodeMultiQueryLearnedPositions) {
+  std::string j = WithArch("GPTBigCodeForCausalLM", R"(
+      "multi_query": true, "activation_function": "gelu_pytorch_tanh", "n_inner": null,)");
+  j.replace(j.find("\"intermediate_size\": 128,"), 26, "");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const DecoderSpec& s = a->spec;
+  EXPECT_EQ(s.num_kv_heads, 1);
+  EXPECT_EQ(s.intermediate_size, 4 * 64);
+  EXPECT_EQ(s.position, PositionKind::kLearned);
+  EXPECT_EQ(s.qkv_layout, QkvLayout::kFusedConcat);
+  EXPECT_EQ(s.activation, ops::Activation::kGeluTanh);
+  EXPECT_EQ(a->names.embed_positions, "transformer.wpe");
+}
+
+TEST(Registry, Gpt2Conv1D) {
+  auto a = ArchSpecForConfig(Parse(WithArch("GPT2LMHeadModel", R"("activation_function": "gelu_new",)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.num_kv_heads, 4);
+  EXPECT_EQ(a->spec.qkv_layout, QkvLayout::kFusedConcat);
+  EXPECT_TRUE(a->names.transposed_linear);
+  EXPECT_EQ(a->names.optional_prefix, "transformer.");
+}
+
+TEST(Registry, OptLearnedPositionsAndUnsupportedVariants) {
+  std::string j = WithArch("OPTForCausalLM", R"("activation_function": "relu", "ffn_dim": 128,)");
+  auto a = ArchSpecForConfig(Parse(j));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.learned_position_offset, 2);
+  EXPECT_EQ(a->spec.activation, ops::Activation::kRelu);
+  EXPECT_EQ(a->names.post_attn_norm, "final_layer_norm");
+  auto post_norm = ArchSpecForConfig(Parse(WithArch("OPTForCausalLM", R"("do_layer_norm_before": false,)")));
+  EXPECT_EQ(post_norm.status().code(), StatusCode::kUnimplemented);
+}
+
+TEST(Registry, GemmaScalesEmbeddings) {
+  auto a = ArchSpecForConfig(Parse(WithArch("GemmaForCausalLM", R"("head_dim": 32,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_FLOAT_EQ(a->spec.embedding_scale, 8.f);
+  EXPECT_EQ(a->spec.norm.weight_offset, 1.f);
+  EXPECT_EQ(a->spec.activation, ops::Activation::kGeluTanh);
+}
+
 }  // namespace
 }  // namespace pagellm

@@ -25,6 +25,7 @@ class WeightSource {
   virtual StatusOr<TensorInfo> Info(const std::string& name) const = 0;
   // A host view of the tensor as stored (zero-copy into the mmapped file where possible; the
   // view stays valid while the WeightSource lives). Missing tensors are NotFound naming the file.
+  // Mapped views are read-only memory (a write faults): copy before modifying on the host.
   virtual StatusOr<Tensor> Get(const std::string& name) const = 0;
   virtual std::vector<std::string> Names() const = 0;
   // Where the tensors come from (a file or directory path, "dummy weights"), for messages.

@@ -172,7 +172,9 @@ TEST_P(GoldenTest, Bfloat16WithinTolerance) {
 INSTANTIATE_TEST_SUITE_P(Models, GoldenTest,
                          ::testing::Values("llama_gqa", "llama3_rope", "llama_mqa",
                                            "mistral_window", "qwen2_tied", "qwen3_qknorm",
-                                           "gemma2_softcap", "phi3_fused"),
+                                           "gemma2_softcap", "phi3_fused", "gptneox_parallel",
+                                           "gemma_v1", "bigcode_mqa", "gpt2_conv1d",
+                                           "opt_learned_pos"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

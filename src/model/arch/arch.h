@@ -14,6 +14,11 @@ StatusOr<ArchSpec> Qwen2(const ModelConfig& config);    // Qwen2ForCausalLM
 StatusOr<ArchSpec> Qwen3(const ModelConfig& config);    // Qwen3ForCausalLM
 StatusOr<ArchSpec> Gemma2(const ModelConfig& config);   // Gemma2ForCausalLM
 StatusOr<ArchSpec> Phi3(const ModelConfig& config);     // Phi3ForCausalLM
+StatusOr<ArchSpec> GptNeox(const ModelConfig& config);  // GPTNeoXForCausalLM
+StatusOr<ArchSpec> Gemma(const ModelConfig& config);    // GemmaForCausalLM
+StatusOr<ArchSpec> GptBigCode(const ModelConfig& config);  // GPTBigCodeForCausalLM
+StatusOr<ArchSpec> Gpt2(const ModelConfig& config);     // GPT2LMHeadModel
+StatusOr<ArchSpec> Opt(const ModelConfig& config);      // OPTForCausalLM
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);
