@@ -60,8 +60,9 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a request (n > 1: its children). Errors: duplicate id, empty or too long prompt,
-  // invalid params, or a request that could not fit in the whole KV pool.
+  // Queues a request (n > 1: its children), finalizing its SamplingParams. Errors: duplicate id,
+  // empty or too long prompt, invalid params, or a request that could not fit in the whole KV
+  // pool.
   Status AddRequest(EngineCoreRequest request);
 
   SchedulerOutput Schedule();
