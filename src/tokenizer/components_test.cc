@@ -228,3 +228,17 @@ TEST(TokenizerConfigTest, ParsesTokensFlagsAndTemplates) {
 
 }  // namespace
 }  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+TEST(ComponentsTest, DeeplyNestedSequencesAreRejected) {
+  std::string n = "{\"type\": \"NFC\"}";
+  for (int i = 0; i < 5000; ++i) n = "{\"type\": \"Sequence\", \"normalizers\": [" + n + "]}";
+  auto t = HfTokenizer::FromJson("{\"normalizer\": " + n +
+                                 ", \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}");
+  EXPECT_FALSE(t.ok());
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
