@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/hf_tokenizer.h"
+#include "tokenizer/normalizers.h"
 #include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/tokenizer_config.h"
 #include "tokenizer/tiny_tokenizers.h"
@@ -238,6 +239,38 @@ TEST(ComponentsTest, DeeplyNestedSequencesAreRejected) {
   auto t = HfTokenizer::FromJson("{\"normalizer\": " + n +
                                  ", \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}");
   EXPECT_FALSE(t.ok());
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+// The NFC fast path must agree with utf8proc on every code point it skips.
+TEST(ComponentsTest, NfcFastPathAgreesWithFullNormalization) {
+  for (char32_t c = 1; c < 0x20000; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;
+    std::string s;
+    AppendUtf8(c, &s);
+    std::string fast = s, full;
+    ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &fast).ok());
+    // Force the slow path by adding a combining mark, then compare the prefix behaviour.
+    std::string with_mark = s + "\xCC\x81";
+    ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &with_mark).ok());
+    full = s + "\xCD\x8F";  // U+034F (CGJ) blocks composition but forces utf8proc
+    ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &full).ok());
+    ASSERT_EQ(fast + "\xCD\x8F", full) << std::hex << static_cast<uint32_t>(c);
+    // After a possible first of a composition pair the fast path must still agree.
+    for (const char* first : {"e", "\xE0\xA7\x87", "\xE0\xAD\x87", "\xE1\x84\x80",
+                              "\xEA\xB0\x80", "\xE3\x81\x8B"}) {
+      std::string pair = first + s, pair_full = first + s + "\xCD\x8F";
+      ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &pair).ok());
+      ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &pair_full).ok());
+      ASSERT_EQ(pair_full.compare(0, pair.size(), pair), 0)
+          << std::hex << static_cast<uint32_t>(c) << " after " << first;
+    }
+  }
 }
 
 }  // namespace

@@ -73,10 +73,10 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromGpt2Files(std::string_vi
   return t;
 }
 
-Status HfTokenizer::EncodePiece(const InputPiece& piece, std::vector<int32_t>* ids) const {
+Status HfTokenizer::EncodePiece(InputPiece& piece, std::vector<int32_t>* ids) const {
   if (!pre_tokenizer_) return model_->Tokenize(piece.text, ids);
   std::vector<PreTokenSplit> splits;
-  splits.push_back({piece.text, piece.at_start});
+  splits.push_back({std::move(piece.text), piece.at_start});
   RETURN_IF_ERROR(pre_tokenizer_->PreTokenize(&splits));
   for (const auto& s : splits) RETURN_IF_ERROR(model_->Tokenize(s.text, ids));
   return OkStatus();
@@ -89,7 +89,7 @@ StatusOr<std::vector<int32_t>> HfTokenizer::Encode(std::string_view text,
   RETURN_IF_ERROR(added_.ExtractAndNormalize(text, normalizer_.get(), &pieces));
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
-  for (const auto& p : pieces) {
+  for (auto& p : pieces) {
     if (p.token_id >= 0) {
       ids.push_back(p.token_id);
     } else {

@@ -167,7 +167,7 @@ class ByteLevelPreTokenizer : public PreTokenizer {
     std::string mapped;
     for (auto& s : *splits) {
       mapped.clear();
-      for (unsigned char c : s.text) mapped += ByteToUnicode(c);
+      AppendByteLevel(s.text, &mapped);
       s.text.swap(mapped);
     }
     return OkStatus();
