@@ -41,7 +41,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromJson(std::string_view js
   std::unique_ptr<HfTokenizer> t(new HfTokenizer());
   // nlohmann may still throw on type mismatches deep inside; keep them inside this module.
   try {
-    auto section = [&](const char* k) { return j.contains(k) ? j[k] : json(); };
+    static const json kNull;
+    auto section = [&](const char* k) -> const json& { return j.contains(k) ? j[k] : kNull; };
     ASSIGN_OR_RETURN(t->normalizer_, ParseNormalizer(section("normalizer")));
     ASSIGN_OR_RETURN(t->pre_tokenizer_, ParsePreTokenizer(section("pre_tokenizer")));
     ASSIGN_OR_RETURN(t->model_, ParseModel(section("model"), &tables));
