@@ -1,11 +1,16 @@
 // Unit tests of the pipeline components on the hand-made tokenizers in tiny_tokenizers.h.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/file.h"
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/normalizers.h"
 #include "tokenizer/pre_tokenizers.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_config.h"
 #include "tokenizer/tiny_tokenizers.h"
 #include "tokenizer/unicode.h"
@@ -271,6 +276,87 @@ TEST(ComponentsTest, NfcFastPathAgreesWithFullNormalization) {
           << std::hex << static_cast<uint32_t>(c) << " after " << first;
     }
   }
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("pagellm_tok_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string p = (path_ / name).string();
+    EXPECT_TRUE(WriteStringToFile(p, text).ok());
+    return p;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+TEST(TokenizerLoadTest, ErrorsAreStatusesNotCrashes) {
+  {
+    TempDir d;
+    EXPECT_EQ(Tokenizer::Load(d.path()).status().code(), StatusCode::kNotFound);
+  }
+  {
+    TempDir d;
+    d.Write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}}");
+    auto t = Tokenizer::Load(d.path());
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << t.status().ToString();
+  }
+  {
+    TempDir d;
+    d.Write("tokenizer.json", tiny::ByteLevelBpe());
+    d.Write("tokenizer_config.json", "{not json");
+    EXPECT_FALSE(Tokenizer::Load(d.path()).ok());
+  }
+  {
+    TempDir d;
+    d.Write("tokenizer.model", "garbage");
+    EXPECT_FALSE(Tokenizer::Load(d.path()).ok());
+  }
+  {
+    TempDir d;
+    d.Write("vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+    d.Write("merges.txt", "#version: 0.2\na b\n");
+    auto t = Tokenizer::Load(d.path());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ((*t)->format(), TokenizerFormat::kGpt2Files);
+    auto ids = (*t)->Encode("ab", false);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(*ids, (std::vector<int32_t>{2}));
+  }
+}
+
+TEST(TokenizerLoadTest, TransformersPostProcessorOverride) {
+  TempDir d;
+  d.Write("tokenizer.json", tiny::MetaspaceBpe());
+  d.Write("tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizerFast",
+      "bos_token": "<s>", "eos_token": "</s>", "add_bos_token": true, "add_eos_token": true,
+      "chat_template": "{{ bos_token }}"})");
+  auto t = Tokenizer::Load(d.path());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  auto ids = (*t)->Encode("hello", true);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{1, 274, 2}));
+  EXPECT_EQ((*t)->bos_id(), 1);
+  EXPECT_EQ((*t)->eos_id(), 2);
+  EXPECT_EQ((*t)->ChatTemplate(), "{{ bos_token }}");
+  EXPECT_FALSE((*t)->ChatTemplate("tool_use").has_value());
+  EXPECT_TRUE((*t)->IsSpecial(1));
+  EXPECT_EQ((*t)->IdToToken(274), "\xE2\x96\x81hello");
+  EXPECT_EQ((*t)->TokenToId("</s>"), 2);
 }
 
 }  // namespace
