@@ -1,10 +1,16 @@
 // Unit tests of the pipeline components on the hand-made tokenizers in tiny_tokenizers.h.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/file.h"
 #include "tokenizer/hf_tokenizer.h"
+#include "tokenizer/normalizers.h"
 #include "tokenizer/pre_tokenizers.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_config.h"
 #include "tokenizer/tiny_tokenizers.h"
 #include "tokenizer/unicode.h"
@@ -224,6 +230,133 @@ TEST(TokenizerConfigTest, ParsesTokensFlagsAndTemplates) {
   EXPECT_EQ(plain->model_max_length, 4096);
   EXPECT_FALSE(ParseTokenizerConfig("{").ok());
   EXPECT_FALSE(ParseTokenizerConfig(R"({"chat_template": 3})").ok());
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+TEST(ComponentsTest, DeeplyNestedSequencesAreRejected) {
+  std::string n = "{\"type\": \"NFC\"}";
+  for (int i = 0; i < 5000; ++i) n = "{\"type\": \"Sequence\", \"normalizers\": [" + n + "]}";
+  auto t = HfTokenizer::FromJson("{\"normalizer\": " + n +
+                                 ", \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}");
+  EXPECT_FALSE(t.ok());
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+// The NFC fast path must agree with utf8proc on every code point it skips.
+TEST(ComponentsTest, NfcFastPathAgreesWithFullNormalization) {
+  for (char32_t c = 1; c < 0x20000; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;
+    std::string s;
+    AppendUtf8(c, &s);
+    std::string fast = s, full;
+    ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &fast).ok());
+    // Force the slow path by adding a combining mark, then compare the prefix behaviour.
+    std::string with_mark = s + "\xCC\x81";
+    ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &with_mark).ok());
+    full = s + "\xCD\x8F";  // U+034F (CGJ) blocks composition but forces utf8proc
+    ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &full).ok());
+    ASSERT_EQ(fast + "\xCD\x8F", full) << std::hex << static_cast<uint32_t>(c);
+    // After a possible first of a composition pair the fast path must still agree.
+    for (const char* first : {"e", "\xE0\xA7\x87", "\xE0\xAD\x87", "\xE1\x84\x80",
+                              "\xEA\xB0\x80", "\xE3\x81\x8B"}) {
+      std::string pair = first + s, pair_full = first + s + "\xCD\x8F";
+      ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &pair).ok());
+      ASSERT_TRUE(NormalizeUnicode(UnicodeForm::kNfc, &pair_full).ok());
+      ASSERT_EQ(pair_full.compare(0, pair.size(), pair), 0)
+          << std::hex << static_cast<uint32_t>(c) << " after " << first;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("pagellm_tok_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string p = (path_ / name).string();
+    EXPECT_TRUE(WriteStringToFile(p, text).ok());
+    return p;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+TEST(TokenizerLoadTest, ErrorsAreStatusesNotCrashes) {
+  {
+    TempDir d;
+    EXPECT_EQ(Tokenizer::Load(d.path()).status().code(), StatusCode::kNotFound);
+  }
+  {
+    TempDir d;
+    d.Write("tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}}");
+    auto t = Tokenizer::Load(d.path());
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << t.status().ToString();
+  }
+  {
+    TempDir d;
+    d.Write("tokenizer.json", tiny::ByteLevelBpe());
+    d.Write("tokenizer_config.json", "{not json");
+    EXPECT_FALSE(Tokenizer::Load(d.path()).ok());
+  }
+  {
+    TempDir d;
+    d.Write("tokenizer.model", "garbage");
+    EXPECT_FALSE(Tokenizer::Load(d.path()).ok());
+  }
+  {
+    TempDir d;
+    d.Write("vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+    d.Write("merges.txt", "#version: 0.2\na b\n");
+    auto t = Tokenizer::Load(d.path());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ((*t)->format(), TokenizerFormat::kGpt2Files);
+    auto ids = (*t)->Encode("ab", false);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(*ids, (std::vector<int32_t>{2}));
+  }
+}
+
+TEST(TokenizerLoadTest, TransformersPostProcessorOverride) {
+  TempDir d;
+  d.Write("tokenizer.json", tiny::MetaspaceBpe());
+  d.Write("tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizerFast",
+      "bos_token": "<s>", "eos_token": "</s>", "add_bos_token": true, "add_eos_token": true,
+      "chat_template": "{{ bos_token }}"})");
+  auto t = Tokenizer::Load(d.path());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  auto ids = (*t)->Encode("hello", true);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{1, 274, 2}));
+  EXPECT_EQ((*t)->bos_id(), 1);
+  EXPECT_EQ((*t)->eos_id(), 2);
+  EXPECT_EQ((*t)->ChatTemplate(), "{{ bos_token }}");
+  EXPECT_FALSE((*t)->ChatTemplate("tool_use").has_value());
+  EXPECT_TRUE((*t)->IsSpecial(1));
+  EXPECT_EQ((*t)->IdToToken(274), "\xE2\x96\x81hello");
+  EXPECT_EQ((*t)->TokenToId("</s>"), 2);
 }
 
 }  // namespace

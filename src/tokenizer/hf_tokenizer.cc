@@ -41,7 +41,8 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromJson(std::string_view js
   std::unique_ptr<HfTokenizer> t(new HfTokenizer());
   // nlohmann may still throw on type mismatches deep inside; keep them inside this module.
   try {
-    auto section = [&](const char* k) { return j.contains(k) ? j[k] : json(); };
+    static const json kNull;
+    auto section = [&](const char* k) -> const json& { return j.contains(k) ? j[k] : kNull; };
     ASSIGN_OR_RETURN(t->normalizer_, ParseNormalizer(section("normalizer")));
     ASSIGN_OR_RETURN(t->pre_tokenizer_, ParsePreTokenizer(section("pre_tokenizer")));
     ASSIGN_OR_RETURN(t->model_, ParseModel(section("model"), &tables));
@@ -73,10 +74,10 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromGpt2Files(std::string_vi
   return t;
 }
 
-Status HfTokenizer::EncodePiece(const InputPiece& piece, std::vector<int32_t>* ids) const {
+Status HfTokenizer::EncodePiece(InputPiece& piece, std::vector<int32_t>* ids) const {
   if (!pre_tokenizer_) return model_->Tokenize(piece.text, ids);
   std::vector<PreTokenSplit> splits;
-  splits.push_back({piece.text, piece.at_start});
+  splits.push_back({std::move(piece.text), piece.at_start});
   RETURN_IF_ERROR(pre_tokenizer_->PreTokenize(&splits));
   for (const auto& s : splits) RETURN_IF_ERROR(model_->Tokenize(s.text, ids));
   return OkStatus();
@@ -89,7 +90,7 @@ StatusOr<std::vector<int32_t>> HfTokenizer::Encode(std::string_view text,
   RETURN_IF_ERROR(added_.ExtractAndNormalize(text, normalizer_.get(), &pieces));
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
-  for (const auto& p : pieces) {
+  for (auto& p : pieces) {
     if (p.token_id >= 0) {
       ids.push_back(p.token_id);
     } else {

@@ -45,7 +45,7 @@ class HfTokenizer {
 
  private:
   HfTokenizer() = default;
-  Status EncodePiece(const InputPiece& piece, std::vector<int32_t>* ids) const;
+  Status EncodePiece(InputPiece& piece, std::vector<int32_t>* ids) const;  // consumes piece.text
 
   std::unique_ptr<Normalizer> normalizer_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;

@@ -14,20 +14,38 @@ namespace pagellm::tokenizer {
 
 using nlohmann::json;
 
+namespace {
+
+// A code point is NFC-inert if NFC leaves it alone whatever its neighbours are: no canonical
+// decomposition, combining class 0, not the second of a composition pair (utf8proc marks those
+// with comb_index bit 15; Hangul V/T jamo compose algorithmically). Everything below U+0300 is
+// inert. A string of inert characters is already NFC, which skips utf8proc for most text.
+bool IsNfcInertChar(char32_t c) {
+  if (c < 0x300) return true;
+  if ((c >= 0x1161 && c <= 0x1175) || (c >= 0x11A8 && c <= 0x11C2)) return false;
+  const utf8proc_property_t* p = utf8proc_get_property(static_cast<utf8proc_int32_t>(c));
+  bool canonical_decomp = p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0;
+  bool second = p->comb_index != UINT16_MAX && (p->comb_index & 0x8000) != 0;
+  return p->combining_class == 0 && !canonical_decomp && !second && !p->comp_exclusion &&
+         p->category != UTF8PROC_CATEGORY_CN;
+}
+
+bool IsNfcInert(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t c;
+    i += DecodeUtf8(s, i, &c);
+    if (!IsNfcInertChar(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status NormalizeUnicode(UnicodeForm form, std::string* s) {
   bool ascii = true;
   for (unsigned char c : *s) ascii &= c < 0x80;
   if (ascii) return OkStatus();  // every form leaves ASCII unchanged
-  if (form == UnicodeForm::kNfc) {
-    // Text below U+0300 (no combining marks, no Hangul) is already in NFC.
-    bool low = true;
-    for (size_t i = 0; i < s->size() && low;) {
-      char32_t c;
-      i += DecodeUtf8(*s, i, &c);
-      low = c < 0x300;
-    }
-    if (low) return OkStatus();
-  }
+  if (form == UnicodeForm::kNfc && IsNfcInert(*s)) return OkStatus();
   int opts = UTF8PROC_STABLE;
   switch (form) {
     case UnicodeForm::kNfc: opts |= UTF8PROC_COMPOSE; break;
@@ -224,6 +242,8 @@ class SequenceNormalizer : public Normalizer {
 }  // namespace
 
 StatusOr<std::unique_ptr<Normalizer>> ParseNormalizer(const json& j) {
+  NestingGuard guard;
+  if (guard.too_deep()) return InvalidArgumentError("components nested too deeply");
   if (j.is_null()) return std::unique_ptr<Normalizer>();
   ASSIGN_OR_RETURN(std::string type, GetString(j, "type"));
   if (type == "NFC") return std::unique_ptr<Normalizer>(new FormNormalizer(UnicodeForm::kNfc));

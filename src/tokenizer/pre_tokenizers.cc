@@ -167,7 +167,7 @@ class ByteLevelPreTokenizer : public PreTokenizer {
     std::string mapped;
     for (auto& s : *splits) {
       mapped.clear();
-      for (unsigned char c : s.text) mapped += ByteToUnicode(c);
+      AppendByteLevel(s.text, &mapped);
       s.text.swap(mapped);
     }
     return OkStatus();
@@ -247,6 +247,8 @@ std::unique_ptr<PreTokenizer> MakeByteLevelPreTokenizer(bool add_prefix_space, b
 }
 
 StatusOr<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const json& j) {
+  NestingGuard guard;
+  if (guard.too_deep()) return InvalidArgumentError("components nested too deeply");
   if (j.is_null()) return PreTokPtr();
   ASSIGN_OR_RETURN(std::string type, GetString(j, "type"));
   if (type == "ByteLevel") {

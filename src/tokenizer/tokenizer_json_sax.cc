@@ -40,6 +40,7 @@ class Sax : public nlohmann::json_sax<json> {
       if (n != static_cast<std::size_t>(-1)) t_->vocab.reserve(n);
       return dom_.null();
     }
+    if (path_.size() >= kMaxDepth) return TooDeep();
     path_.push_back("");
     return dom_.start_object(n);
   }
@@ -72,6 +73,7 @@ class Sax : public nlohmann::json_sax<json> {
       t_->has_merges = true;
       return dom_.null();
     }
+    if (path_.size() >= kMaxDepth) return TooDeep();
     path_.push_back("[]");  // arrays do not name children; keeps depth right
     return dom_.start_array(n);
   }
@@ -97,6 +99,12 @@ class Sax : public nlohmann::json_sax<json> {
 
  private:
   enum Mode { kNone, kVocab, kMerges, kMergePair };
+  // Real files nest a few levels; deep nesting would make later DOM copies recurse deeply.
+  static constexpr size_t kMaxDepth = 100;
+  bool TooDeep() {
+    if (t_->error.empty()) t_->error = "JSON nested too deeply";
+    return false;
+  }
   bool Capturing() const { return mode_ != kNone; }
   bool Bad(const char* what) {
     if (t_->error.empty()) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/test_util.h"
 
@@ -58,7 +61,9 @@ TEST(TokenizerTest, Llama2NpmKnownEncodings) {
 }
 
 TEST(TokenizerTest, OtherKnownEncodings) {
-  if (auto t = LoadNpm("gpt4o")) EXPECT_EQ(Enc(*t, "Hello world"), (std::vector<int32_t>{13225, 2375}));
+  if (auto t = LoadNpm("gpt4o")) {
+    EXPECT_EQ(Enc(*t, "Hello world"), (std::vector<int32_t>{13225, 2375}));
+  }
   if (auto t = LoadNpm("qwen3")) {
     EXPECT_EQ(Enc(*t, "Hello world", true), (std::vector<int32_t>{9707, 1879}));
     EXPECT_EQ(t->eos_id(), 151645);  // <|im_end|>
@@ -106,6 +111,35 @@ TEST(TokenizerTest, MissingDirectoryIsNotFound) {
   auto t = Tokenizer::Load("/nonexistent/dir");
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+TEST(TokenizerTest, ConcurrentEncodeMatchesSerial) {
+  const Tokenizer* t = testing::CachedTokenizer(testing::NpmTokenizerDir("qwen3"));
+  if (!t) GTEST_SKIP() << "qwen3 not fetched";
+  auto corpus = ReadCorpus();
+  std::vector<std::vector<int32_t>> want;
+  for (const auto& line : corpus) want.push_back(*t->Encode(line));
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int rep = 0; rep < 20; ++rep) {
+        for (size_t i = 0; i < corpus.size(); ++i) {
+          size_t j = (i * 7 + k + rep) % corpus.size();
+          auto ids = t->Encode(corpus[j]);
+          if (!ids.ok() || *ids != want[j]) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace

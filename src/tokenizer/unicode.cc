@@ -188,6 +188,17 @@ const ByteTables& Tables() {
 
 const std::string& ByteToUnicode(uint8_t b) { return Tables().to_unicode[b]; }
 
+void AppendByteLevel(std::string_view bytes, std::string* out) {
+  const auto& t = Tables().to_unicode;
+  out->reserve(out->size() + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    // Mapped code points are 1 byte (printable ASCII/Latin-1 stays) or 2 bytes of UTF-8.
+    const std::string& m = t[c];
+    if (m.size() == 1) out->push_back(m[0]);
+    else out->append(m);
+  }
+}
+
 int UnicodeToByte(char32_t cp) {
   return cp < 512 ? Tables().to_byte[cp] : -1;
 }

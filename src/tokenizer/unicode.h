@@ -41,6 +41,8 @@ bool IsChineseChar(char32_t c);    // CJK ideograph blocks (BertNormalizer)
 const std::string& ByteToUnicode(uint8_t b);  // UTF-8 of the mapped code point
 // Returns the byte for a mapped code point, or -1 if `cp` is not in the alphabet.
 int UnicodeToByte(char32_t cp);
+// Appends the byte-level form of `bytes` (each byte -> its code point's UTF-8).
+void AppendByteLevel(std::string_view bytes, std::string* out);
 
 extern const char kReplacementChar[];  // "\xEF\xBF\xBD" (U+FFFD)
 
