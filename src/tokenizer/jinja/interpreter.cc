@@ -101,24 +101,22 @@ Status Interpreter::ExecIf(const Node& node, std::string* out) {
   return Exec(node.else_body, out);
 }
 
-Value Interpreter::MakeLoop(const std::vector<Value>& items, size_t i, const Value& cycle) {
-  Value loop = Value::MakeDict();
-  Dict& d = loop.dict();
+// Updates the loop object in place for iteration i (one dict per loop, not per iteration).
+void Interpreter::UpdateLoop(const std::vector<Value>& items, size_t i, Dict* d) {
   int64_t n = static_cast<int64_t>(items.size());
   int64_t k = static_cast<int64_t>(i);
-  d.Set("index", Value(k + 1));
-  d.Set("index0", Value(k));
-  d.Set("revindex", Value(n - k));
-  d.Set("revindex0", Value(n - k - 1));
-  d.Set("first", Value(k == 0));
-  d.Set("last", Value(k == n - 1));
-  d.Set("length", Value(n));
-  d.Set("depth", Value(1));
-  d.Set("depth0", Value(0));
-  if (i > 0) d.Set("previtem", items[i - 1]);
-  if (i + 1 < items.size()) d.Set("nextitem", items[i + 1]);
-  d.Set("cycle", cycle);
-  return loop;
+  d->Set("index", Value(k + 1));
+  d->Set("index0", Value(k));
+  d->Set("revindex", Value(n - k));
+  d->Set("revindex0", Value(n - k - 1));
+  d->Set("first", Value(k == 0));
+  d->Set("last", Value(k == n - 1));
+  d->Set("length", Value(n));
+  d->Set("depth", Value(1));
+  d->Set("depth0", Value(0));
+  d->Set("previtem", i > 0 ? items[i - 1] : Value::MakeUndefined("there is no previous item"));
+  d->Set("nextitem",
+         i + 1 < items.size() ? items[i + 1] : Value::MakeUndefined("there is no next item"));
 }
 
 Status Interpreter::ExecFor(const Node& node, std::string* out) {
@@ -138,11 +136,13 @@ Status Interpreter::ExecFor(const Node& node, std::string* out) {
     items = std::move(kept);
   }
   if (items.empty()) return Exec(node.else_body, out);
+  Value loop = Value::MakeDict();
   auto index = std::make_shared<size_t>(0);
   Value cycle = Value::MakeCallable("cycle", [index](Interpreter&, CallArgs& a) -> StatusOr<Value> {
     if (a.args.empty()) return InvalidArgumentError("no items for cycling given");
     return a.args[*index % a.args.size()];
   });
+  loop.dict().Set("cycle", cycle);
   ++loop_depth_;
   Status result;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -150,7 +150,8 @@ Status Interpreter::ExecFor(const Node& node, std::string* out) {
     if (!result.ok()) break;
     *index = i;
     scopes_.push_back(Scope{});
-    scopes_.back().vars["loop"] = MakeLoop(items, i, cycle);
+    UpdateLoop(items, i, &loop.dict());
+    scopes_.back().vars["loop"] = loop;
     result = Assign(node.target, items[i], node.line);
     if (result.ok()) result = Exec(node.body, out);
     scopes_.pop_back();

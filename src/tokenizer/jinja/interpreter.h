@@ -17,7 +17,7 @@ namespace pagellm::jinja {
 
 struct RenderLimits {
   size_t max_output_bytes = 64u << 20;  // also caps any single string or list built
-  int64_t max_steps = 20'000'000;       // expression evaluations + loop iterations
+  int64_t max_steps = 10'000'000;       // expression evaluations + loop iterations
   int max_depth = 600;                  // nested evaluation (macro recursion, deep expressions)
 };
 
@@ -62,7 +62,7 @@ class Interpreter {
   Status Assign(const Target& target, const Value& v, int line);
   Status Append(std::string* out, std::string_view s);
   StatusOr<Value> CallMacro(const Node& macro, CallArgs& args, const Value* caller);
-  Value MakeLoop(const std::vector<Value>& items, size_t i, const Value& cycle);
+  static void UpdateLoop(const std::vector<Value>& items, size_t i, Dict* loop);
 
   StatusOr<Value> Eval(const Expr& e);
   StatusOr<Value> EvalInner(const Expr& e);

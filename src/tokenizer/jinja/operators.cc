@@ -38,7 +38,42 @@ StatusOr<Value> Repeat(const Value& seq, int64_t n, size_t max_bytes) {
   return Value::MakeList(std::move(out), seq.list().is_tuple);
 }
 
-// Python's printf-style `str % args` for the conversions templates use (%s %r %d %i %f %%).
+// One %-conversion with optional flags/width/precision, e.g. "%-5s", "%.2f", "%03d".
+StatusOr<std::string> FormatOne(const std::string& spec, char conv, const Value& v) {
+  if (spec.size() > 16) return InvalidArgumentError("format spec too long");
+  char buf[512];
+  if (conv == 's' || conv == 'r') {
+    std::string s = conv == 's' ? PyStr(v) : PyRepr(v);
+    size_t width = 0, prec = std::string::npos;
+    bool left = spec.find('-') != std::string::npos;
+    size_t dot = spec.find('.');
+    std::string w = spec.substr(0, dot);
+    w.erase(0, w.find_first_of("123456789") == std::string::npos ? w.size()
+                                                                   : w.find_first_of("123456789"));
+    if (!w.empty()) width = std::stoul(w);
+    if (dot != std::string::npos) prec = std::stoul("0" + spec.substr(dot + 1));
+    if (prec < s.size()) s.resize(prec);
+    if (width > 4096) return InvalidArgumentError("format width too large");
+    size_t len = Utf8Length(s);
+    if (len < width) s = left ? s + std::string(width - len, ' ') : std::string(width - len, ' ') + s;
+    return s;
+  }
+  if (!v.is_number()) {
+    return InvalidArgumentError(std::string("%") + conv + " format: a real number is required, not " +
+                                v.TypeName());
+  }
+  std::string f = "%" + spec;
+  if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
+    int64_t x = v.is_float() ? static_cast<int64_t>(v.as_double()) : v.as_int();
+    std::snprintf(buf, sizeof(buf), (f + "ll" + (conv == 'i' ? 'd' : conv)).c_str(),
+                  static_cast<long long>(x));
+  } else {
+    std::snprintf(buf, sizeof(buf), (f + conv).c_str(), v.as_double());
+  }
+  return std::string(buf);
+}
+
+// Python's printf-style `str % args` for the conversions templates use.
 StatusOr<Value> PercentFormat(const std::string& fmt, const Value& arg) {
   std::vector<Value> args;
   if (arg.is_list() && arg.list().is_tuple) args = arg.list().items;
@@ -50,25 +85,21 @@ StatusOr<Value> PercentFormat(const std::string& fmt, const Value& arg) {
       out.push_back(fmt[i]);
       continue;
     }
-    if (++i >= fmt.size()) return InvalidArgumentError("incomplete format");
+    size_t spec_begin = ++i;
+    while (i < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[i]) != std::string_view::npos) ++i;
+    if (i >= fmt.size()) return InvalidArgumentError("incomplete format");
     char c = fmt[i];
-    if (c == '%') {
+    if (c == '%' && i == spec_begin) {
       out.push_back('%');
       continue;
     }
-    if (next >= args.size()) return InvalidArgumentError("not enough arguments for format string");
-    const Value& v = args[next++];
-    if (c == 's') out += PyStr(v);
-    else if (c == 'r') out += PyRepr(v);
-    else if ((c == 'd' || c == 'i') && v.is_number()) {
-      out += std::to_string(v.is_float() ? static_cast<int64_t>(v.as_double()) : v.as_int());
-    } else if (c == 'f' && v.is_number()) {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%f", v.as_double());
-      out += buf;
-    } else {
-      return UnimplementedError(std::string("unsupported format conversion %") + c);
+    if (std::string_view("srdiuxXoeEfFgG").find(c) == std::string_view::npos) {
+      return UnimplementedError(std::string("unsupported format character '") + c + "'");
     }
+    if (next >= args.size()) return InvalidArgumentError("not enough arguments for format string");
+    ASSIGN_OR_RETURN(std::string piece,
+                     FormatOne(fmt.substr(spec_begin, i - spec_begin), c == 'u' ? 'd' : c, args[next++]));
+    out += piece;
   }
   if (next < args.size()) {
     return InvalidArgumentError("not all arguments converted during string formatting");

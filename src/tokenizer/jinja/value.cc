@@ -190,19 +190,34 @@ StatusOr<std::string> HashKey(const Value& key) {
 }
 
 const Value* Dict::Find(const Value& key) const {
-  auto h = HashKey(key);
-  if (!h.ok()) return nullptr;
-  auto it = index_.find(*h);
-  return it == index_.end() ? nullptr : &items_[it->second].second;
+  const std::unordered_map<std::string, size_t>* index = &str_index_;
+  const std::string* k = nullptr;
+  std::string hash;
+  if (key.is_string()) {
+    k = &key.str();
+  } else {
+    auto h = HashKey(key);
+    if (!h.ok()) return nullptr;
+    hash = std::move(*h);
+    k = &hash;
+    index = &other_index_;
+  }
+  auto it = index->find(*k);
+  return it == index->end() ? nullptr : &items_[it->second].second;
 }
 
 Status Dict::Set(const Value& key, Value value) {
-  ASSIGN_OR_RETURN(std::string h, HashKey(key));
-  auto it = index_.find(h);
-  if (it != index_.end()) {
+  std::string hash;
+  if (!key.is_string()) {
+    ASSIGN_OR_RETURN(hash, HashKey(key));
+  }
+  auto& index = key.is_string() ? str_index_ : other_index_;
+  const std::string& k = key.is_string() ? key.str() : hash;
+  auto it = index.find(k);
+  if (it != index.end()) {
     items_[it->second].second = std::move(value);
   } else {
-    index_.emplace(std::move(h), items_.size());
+    index.emplace(k, items_.size());
     items_.emplace_back(key, std::move(value));
   }
   return OkStatus();

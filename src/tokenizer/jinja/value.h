@@ -126,8 +126,10 @@ class Dict {
   size_t size() const { return items_.size(); }
 
  private:
+  // String keys (nearly all) index by their text; other keys by HashKey() in other_index_.
   std::vector<std::pair<Value, Value>> items_;
-  std::unordered_map<std::string, size_t> index_;
+  std::unordered_map<std::string, size_t> str_index_;
+  std::unordered_map<std::string, size_t> other_index_;
 };
 
 // The hash identity of a key (Python: 1, 1.0 and True are the same key). Fails if unhashable.
