@@ -1,14 +1,19 @@
-// The one list of subcommands. Add a line here when a subcommand file lands.
+// The one list of subcommands. Add a declaration and a line here when a subcommand file lands.
 #include "tools/pagellm/commands.h"
 
 namespace pagellm::cli {
 
+Command RegisterDebugForward(CLI::App& app);
 Command RegisterTokenize(CLI::App& app);
+Command RegisterServe(CLI::App& app);
+Command RegisterBenchServe(CLI::App& app);
 
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
+  out.push_back(RegisterDebugForward(app));
   out.push_back(RegisterTokenize(app));
-  (void)app;
+  out.push_back(RegisterServe(app));
+  out.push_back(RegisterBenchServe(app));
   return out;
 }
 
