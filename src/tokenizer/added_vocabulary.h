@@ -74,7 +74,7 @@ class AddedVocabulary {
   void FindMatches(std::string_view s, const Trie& trie, std::vector<Match>* out) const;
 
   std::vector<AddedToken> tokens_;
-  std::unordered_map<int32_t, size_t> by_id_;
+  std::vector<int32_t> by_id_;  // id -> index into tokens_, or -1 (ids are small and dense)
   std::unordered_map<std::string, size_t> by_content_;
   Trie raw_trie_, normalized_trie_;
 };

@@ -27,6 +27,8 @@ class TokenizerBackend {
   // Added tokens (special or not) are decoded verbatim; used for spaces_between_special_tokens.
   virtual bool IsAdded(int32_t id) const = 0;
   virtual std::vector<int32_t> SpecialIds() const = 0;
+  // The tokenizer.json pipeline, or nullptr for other formats.
+  virtual const HfTokenizer* hf() const { return nullptr; }
 };
 
 std::unique_ptr<TokenizerBackend> MakeHfBackend(std::unique_ptr<HfTokenizer> t);

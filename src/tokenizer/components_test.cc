@@ -5,6 +5,7 @@
 
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/pre_tokenizers.h"
+#include "tokenizer/tokenizer_config.h"
 #include "tokenizer/tiny_tokenizers.h"
 #include "tokenizer/unicode.h"
 
@@ -192,6 +193,51 @@ TEST(ComponentsTest, EmptyInputAndUnknownIds) {
     EXPECT_EQ(t->Decode(Ids{-5, 1 << 30}, false), "");
     EXPECT_FALSE(t->Encode("\xFF", false).ok());
   }
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+TEST(TokenizerConfigTest, ParsesTokensFlagsAndTemplates) {
+  auto cfg = ParseTokenizerConfig(R"({
+      "bos_token": {"__type": "AddedToken", "content": "<s>", "lstrip": false},
+      "eos_token": "</s>", "pad_token": null, "add_bos_token": true, "add_eos_token": false,
+      "model_max_length": 1000000000000000019884624838656, "clean_up_tokenization_spaces": true,
+      "tokenizer_class": "LlamaTokenizerFast",
+      "chat_template": [{"name": "default", "template": "A"}, {"name": "tool_use", "template": "B"}]
+  })");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->bos_token, "<s>");
+  EXPECT_EQ(cfg->eos_token, "</s>");
+  EXPECT_FALSE(cfg->pad_token.has_value());
+  EXPECT_EQ(cfg->add_bos_token, true);
+  EXPECT_FALSE(cfg->model_max_length.has_value());
+  EXPECT_EQ(cfg->tokenizer_class, "LlamaTokenizerFast");
+  ASSERT_EQ(cfg->chat_templates.size(), 2u);
+  EXPECT_EQ(cfg->chat_templates[1].first, "tool_use");
+  auto plain = ParseTokenizerConfig(R"({"chat_template": "{{ x }}", "model_max_length": 4096})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->chat_templates[0], (std::pair<std::string, std::string>("default", "{{ x }}")));
+  EXPECT_EQ(plain->model_max_length, 4096);
+  EXPECT_FALSE(ParseTokenizerConfig("{").ok());
+  EXPECT_FALSE(ParseTokenizerConfig(R"({"chat_template": 3})").ok());
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+TEST(ComponentsTest, DeeplyNestedSequencesAreRejected) {
+  std::string n = "{\"type\": \"NFC\"}";
+  for (int i = 0; i < 5000; ++i) n = "{\"type\": \"Sequence\", \"normalizers\": [" + n + "]}";
+  auto t = HfTokenizer::FromJson("{\"normalizer\": " + n +
+                                 ", \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}");
+  EXPECT_FALSE(t.ok());
 }
 
 }  // namespace

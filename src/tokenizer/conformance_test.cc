@@ -29,14 +29,9 @@ TEST_P(ConformanceTest, MatchesHuggingFace) {
   auto text = ReadFileToString(path);
   ASSERT_TRUE(text.ok());
   json doc = json::parse(*text);
-  auto tok = Tokenizer::Load(dir);
-  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
-  std::unique_ptr<HfTokenizer> raw;  // the bare tokenizer.json pipeline
-  if (FileExists(dir + "/tokenizer.json")) {
-    auto r = HfTokenizer::FromJson(*ReadFileToString(dir + "/tokenizer.json"));
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    raw = std::move(r).value();
-  }
+  const Tokenizer* tok = testing::CachedTokenizer(dir);
+  ASSERT_TRUE(tok != nullptr);
+  const HfTokenizer* raw = tok->hf_pipeline();  // the bare tokenizer.json pipeline
   DecodeOptions dec, dec_skip;
   dec.clean_up_tokenization_spaces = doc.value("clean_up_tokenization_spaces", false);
   dec_skip = dec;
@@ -44,13 +39,13 @@ TEST_P(ConformanceTest, MatchesHuggingFace) {
   int failures = 0;
   for (const json& c : doc["cases"]) {
     const std::string t = c["text"];
-    auto ids = (*tok)->Encode(t, true);
-    auto ids_ns = (*tok)->Encode(t, false);
+    auto ids = tok->Encode(t, true);
+    auto ids_ns = tok->Encode(t, false);
     ASSERT_TRUE(ids.ok() && ids_ns.ok());
     bool ok = *ids == Ids(c["ids"]) && *ids_ns == Ids(c["ids_ns"]);
     const auto want_ids = Ids(c["ids"]);
-    ok &= (*tok)->Decode(want_ids, dec) == c["dec"].get<std::string>();
-    ok &= (*tok)->Decode(want_ids, dec_skip) == c["dec_skip"].get<std::string>();
+    ok &= tok->Decode(want_ids, dec) == c["dec"].get<std::string>();
+    ok &= tok->Decode(want_ids, dec_skip) == c["dec_skip"].get<std::string>();
     if (raw) {
       const json& r = c.contains("raw") ? c["raw"] : c;
       auto rids = raw->Encode(t, true);
@@ -64,7 +59,7 @@ TEST_P(ConformanceTest, MatchesHuggingFace) {
       ADD_FAILURE() << name << " differs on: " << t << "\n  want ids " << c["ids"].dump()
                     << "\n  got  ids " << json(*ids).dump() << "\n  want dec "
                     << c["dec"].dump() << "\n  got  dec "
-                    << json((*tok)->Decode(want_ids, dec)).dump();
+                    << json(tok->Decode(want_ids, dec)).dump();
     }
   }
   EXPECT_EQ(failures, 0) << name;

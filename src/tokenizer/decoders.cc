@@ -215,6 +215,8 @@ std::string CleanUpTokenization(std::string s) {
 std::unique_ptr<Decoder> MakeByteLevelDecoder() { return DecPtr(new ByteLevelDecoder()); }
 
 StatusOr<std::unique_ptr<Decoder>> ParseDecoder(const json& j) {
+  NestingGuard guard;
+  if (guard.too_deep()) return InvalidArgumentError("components nested too deeply");
   if (j.is_null()) return DecPtr();
   ASSIGN_OR_RETURN(std::string type, GetString(j, "type"));
   if (type == "ByteLevel") return MakeByteLevelDecoder();

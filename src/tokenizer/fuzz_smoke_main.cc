@@ -18,7 +18,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 namespace {
 
 std::vector<std::string> Seeds() {
-  std::vector<std::string> s = pagellm::tokenizer::tiny::All();
+  std::vector<std::string> s;
+  // Weight the structured seeds: most of the corpus lines are not JSON.
+  for (int k = 0; k < 10; ++k) {
+    for (auto& j : pagellm::tokenizer::tiny::All()) s.push_back(j);
+  }
   for (auto& line : pagellm::tokenizer::testing::ReadCorpus()) s.push_back(line);
   s.push_back(R"({"bos_token": {"content": "<s>"}, "add_bos_token": true,
                  "chat_template": [{"name": "default", "template": "{{ x }}"}],

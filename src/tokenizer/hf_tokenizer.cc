@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/json_util.h"
+#include "tokenizer/tokenizer_json_sax.h"
 #include "tokenizer/unicode.h"
 
 namespace pagellm::tokenizer {
@@ -19,7 +20,7 @@ StatusOr<std::vector<AddedToken>> ParseAddedTokens(const json& j) {
     AddedToken t;
     ASSIGN_OR_RETURN(t.content, GetString(e, "content"));
     int64_t id = GetInt(e, "id", -1);
-    if (id < 0 || id > (1 << 26)) return InvalidArgumentError("added token without a valid id");
+    if (id < 0 || id > kMaxTokenId) return InvalidArgumentError("added token without a valid id");
     t.id = static_cast<int32_t>(id);
     t.special = GetBool(e, "special", false);
     t.normalized = GetBool(e, "normalized", !t.special);
@@ -34,8 +35,8 @@ StatusOr<std::vector<AddedToken>> ParseAddedTokens(const json& j) {
 }  // namespace
 
 StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromJson(std::string_view json_text) {
-  json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgumentError("tokenizer.json is not valid JSON");
+  ModelTables tables;
+  ASSIGN_OR_RETURN(json j, ParseTokenizerJson(json_text, &tables));
   if (!j.is_object()) return InvalidArgumentError("tokenizer.json must hold an object");
   std::unique_ptr<HfTokenizer> t(new HfTokenizer());
   // nlohmann may still throw on type mismatches deep inside; keep them inside this module.
@@ -43,7 +44,7 @@ StatusOr<std::unique_ptr<HfTokenizer>> HfTokenizer::FromJson(std::string_view js
     auto section = [&](const char* k) { return j.contains(k) ? j[k] : json(); };
     ASSIGN_OR_RETURN(t->normalizer_, ParseNormalizer(section("normalizer")));
     ASSIGN_OR_RETURN(t->pre_tokenizer_, ParsePreTokenizer(section("pre_tokenizer")));
-    ASSIGN_OR_RETURN(t->model_, ParseModel(section("model")));
+    ASSIGN_OR_RETURN(t->model_, ParseModel(section("model"), &tables));
     ASSIGN_OR_RETURN(t->post_, ParsePostProcessor(section("post_processor")));
     ASSIGN_OR_RETURN(t->decoder_, ParseDecoder(section("decoder")));
     ASSIGN_OR_RETURN(auto added, ParseAddedTokens(section("added_tokens")));

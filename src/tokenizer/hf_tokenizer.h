@@ -42,10 +42,6 @@ class HfTokenizer {
   bool IsSpecial(int32_t id) const;
   const AddedVocabulary& added_vocabulary() const { return added_; }
 
-  // Replaces the post-processor (transformers rebuilds it from add_bos_token/add_eos_token
-  // for some tokenizer classes).
-  void SetPostProcessor(std::unique_ptr<PostProcessor> p) { post_ = std::move(p); }
-  bool has_post_processor() const { return post_ != nullptr; }
 
  private:
   HfTokenizer() = default;

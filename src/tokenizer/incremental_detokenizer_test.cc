@@ -8,20 +8,15 @@
 namespace pagellm::tokenizer {
 namespace {
 
-std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> AllTokenizers() {
-  std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> out;
+std::vector<std::pair<std::string, const Tokenizer*>> AllTokenizers() {
+  std::vector<std::pair<std::string, const Tokenizer*>> out;
   for (const auto& name : testing::NpmTokenizerNames()) {
-    std::string dir = testing::NpmTokenizerDir(name);
-    if (dir.empty()) continue;
-    auto t = Tokenizer::Load(dir);
-    EXPECT_TRUE(t.ok()) << name << ": " << t.status().ToString();
-    if (t.ok()) out.emplace_back(name, std::move(t).value());
+    if (const Tokenizer* t = testing::CachedTokenizer(testing::NpmTokenizerDir(name))) {
+      out.emplace_back(name, t);
+    }
   }
-  std::string sp = testing::SharedDir() + "/data/tokenizers/llama2-sentencepiece";
-  if (FileExists(sp + "/tokenizer.model")) {
-    auto t = Tokenizer::Load(sp);
-    EXPECT_TRUE(t.ok()) << t.status().ToString();
-    if (t.ok()) out.emplace_back("llama2-sentencepiece", std::move(t).value());
+  if (const Tokenizer* t = testing::CachedTokenizer(testing::Llama2SentencePieceDir())) {
+    out.emplace_back("llama2-sentencepiece", t);
   }
   return out;
 }
@@ -54,34 +49,44 @@ TEST(IncrementalDetokenizerTest, DeltasEqualOneShotDecodeOnCorpus) {
   }
 }
 
+TEST(IncrementalDetokenizerTest, SpacesBetweenSpecialTokens) {
+  const Tokenizer* tok = testing::CachedTokenizer(testing::NpmTokenizerDir("qwen3"));
+  if (!tok) GTEST_SKIP() << "qwen3 not fetched";
+  auto ids = tok->Encode("<|im_start|>user\nHi<|im_end|>", false);
+  ASSERT_TRUE(ids.ok());
+  DecodeOptions o;
+  o.spaces_between_special_tokens = true;
+  EXPECT_EQ(tok->Decode(*ids, o), "<|im_start|> user\nHi <|im_end|>");
+  o.skip_special_tokens = true;
+  EXPECT_EQ(tok->Decode(*ids, o), "user\nHi");
+  IncrementalDetokenizer d(*tok, o);
+  EXPECT_EQ(d.Step(*ids) + d.Flush(), tok->Decode(*ids, o));
+}
+
 TEST(IncrementalDetokenizerTest, HoldsBackPartialCharacters) {
-  std::string dir = testing::NpmTokenizerDir("llama3");
-  if (dir.empty()) GTEST_SKIP() << "llama3 not fetched";
-  auto tok = Tokenizer::Load(dir);
-  ASSERT_TRUE(tok.ok());
+  const Tokenizer* tok = testing::CachedTokenizer(testing::NpmTokenizerDir("llama3"));
+  if (!tok) GTEST_SKIP() << "llama3 not fetched";
   // A rare CJK character is split into byte-level tokens that are not UTF-8 on their own.
-  auto ids = (*tok)->Encode("\xF0\xA0\x80\x80", false);  // U+20000
+  auto ids = tok->Encode("\xF0\xA0\x80\x80", false);  // U+20000
   ASSERT_TRUE(ids.ok());
   ASSERT_GT(ids->size(), 1u);
-  IncrementalDetokenizer d(**tok, DecodeOptions{});
+  IncrementalDetokenizer d(*tok, DecodeOptions{});
   for (size_t i = 0; i + 1 < ids->size(); ++i) EXPECT_EQ(d.Step((*ids)[i]), "");
   EXPECT_EQ(d.Step(ids->back()), "\xF0\xA0\x80\x80");
 }
 
 TEST(IncrementalDetokenizerTest, PromptContextKeepsLeadingSpace) {
-  std::string sp = testing::SharedDir() + "/data/tokenizers/llama2-sentencepiece";
-  if (!FileExists(sp + "/tokenizer.model")) GTEST_SKIP() << "no llama2 tokenizer.model";
-  auto tok = Tokenizer::Load(sp);
-  ASSERT_TRUE(tok.ok());
-  auto prompt = (*tok)->Encode("Hello", true);
-  auto gen = (*tok)->Encode("world again", false);
+  const Tokenizer* tok = testing::CachedTokenizer(testing::Llama2SentencePieceDir());
+  if (!tok) GTEST_SKIP() << "no llama2 tokenizer.model";
+  auto prompt = tok->Encode("Hello", true);
+  auto gen = tok->Encode("world again", false);
   ASSERT_TRUE(prompt.ok() && gen.ok());
-  IncrementalDetokenizer d(**tok, DecodeOptions{true}, *prompt);
+  IncrementalDetokenizer d(*tok, DecodeOptions{true}, *prompt);
   std::string out = d.Step(*gen);
   out += d.Flush();
   EXPECT_EQ(out, " world again");
   // Without context the first token's space is dropped, as one-shot decode does.
-  IncrementalDetokenizer d2(**tok, DecodeOptions{true});
+  IncrementalDetokenizer d2(*tok, DecodeOptions{true});
   EXPECT_EQ(d2.Step(*gen) + d2.Flush(), "world again");
 }
 

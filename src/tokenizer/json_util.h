@@ -11,6 +11,22 @@
 
 namespace pagellm::tokenizer {
 
+// Bounds recursion of nested "Sequence" components (malformed files must not overflow the stack).
+class NestingGuard {
+ public:
+  NestingGuard() { ++Depth(); }
+  ~NestingGuard() { --Depth(); }
+  NestingGuard(const NestingGuard&) = delete;
+  NestingGuard& operator=(const NestingGuard&) = delete;
+  bool too_deep() const { return Depth() > 32; }
+
+ private:
+  static int& Depth() {
+    thread_local int depth = 0;
+    return depth;
+  }
+};
+
 // j[key] as a string; InvalidArgument if missing or not a string.
 StatusOr<std::string> GetString(const nlohmann::json& j, const char* key);
 // j[key] as a string, or `def` if missing/null.

@@ -17,6 +17,10 @@
 
 namespace pagellm::tokenizer {
 
+// Largest token id accepted from files (real vocabularies stay far below; bounds memory use on
+// malformed input).
+inline constexpr int64_t kMaxTokenId = 1 << 21;
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
@@ -57,8 +61,11 @@ class Model {
   virtual const Vocab& vocab() const = 0;
 };
 
-// BPE, Unigram or WordPiece from the "model" JSON object.
-StatusOr<std::unique_ptr<Model>> ParseModel(const nlohmann::json& j);
+struct ModelTables;
+
+// BPE, Unigram or WordPiece from the "model" JSON object. `tables` (may be null) holds the
+// vocab/merges captured by ParseTokenizerJson when the DOM has null there.
+StatusOr<std::unique_ptr<Model>> ParseModel(const nlohmann::json& j, ModelTables* tables = nullptr);
 
 // BPE from GPT-2 style files: vocab.json text and merges.txt text.
 StatusOr<std::unique_ptr<Model>> MakeBpeFromFiles(std::string_view vocab_json,

@@ -3,6 +3,7 @@
 
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/json_util.h"
+#include "tokenizer/tokenizer_json_sax.h"
 #include "tokenizer/unigram_model.h"
 
 namespace pagellm::tokenizer {
@@ -11,13 +12,31 @@ using nlohmann::json;
 
 namespace {
 
+StatusOr<Vocab> VocabFromTables(ModelTables* t) {
+  Vocab vocab;
+  vocab.Reserve(t->vocab.size());
+  for (auto& [token, id] : t->vocab) {
+    if (id < 0 || id > kMaxTokenId) return InvalidArgumentError("vocab entry '" + token + "' has a bad id");
+    vocab.Add(std::move(token), static_cast<int32_t>(id));
+  }
+  t->vocab.clear();
+  return vocab;
+}
+
+// The vocab object from the captured tables if present, else from the DOM.
+StatusOr<Vocab> ParseVocabObject(const json& v);
+StatusOr<Vocab> GetVocab(const json& j, ModelTables* t) {
+  if (t != nullptr && t->has_vocab) return VocabFromTables(t);
+  return ParseVocabObject(j.value("vocab", json()));
+}
+
 StatusOr<Vocab> ParseVocabObject(const json& v) {
   if (!v.is_object()) return InvalidArgumentError("model 'vocab' must be an object");
   Vocab vocab;
   vocab.Reserve(v.size());
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() > (1 << 26)) {
+        it.value().get<int64_t>() > kMaxTokenId) {
       return InvalidArgumentError("vocab entry '" + it.key() + "' has a bad id");
     }
     vocab.Add(it.key(), static_cast<int32_t>(it.value().get<int64_t>()));
@@ -54,9 +73,14 @@ StatusOr<MergeList> ParseMerges(const json& j) {
   return merges;
 }
 
-StatusOr<std::unique_ptr<Model>> ParseBpe(const json& j) {
-  ASSIGN_OR_RETURN(Vocab vocab, ParseVocabObject(j.value("vocab", json())));
-  ASSIGN_OR_RETURN(MergeList merges, ParseMerges(j));
+StatusOr<std::unique_ptr<Model>> ParseBpe(const json& j, ModelTables* t) {
+  ASSIGN_OR_RETURN(Vocab vocab, GetVocab(j, t));
+  MergeList merges;
+  if (t != nullptr && t->has_merges) {
+    merges = std::move(t->merges);
+  } else {
+    ASSIGN_OR_RETURN(merges, ParseMerges(j));
+  }
   BpeOptions o;
   if (j.contains("unk_token") && j["unk_token"].is_string()) o.unk_token = j["unk_token"];
   o.continuing_subword_prefix = GetStringOr(j, "continuing_subword_prefix", "");
@@ -86,8 +110,8 @@ StatusOr<std::unique_ptr<Model>> ParseUnigram(const json& j) {
   return std::unique_ptr<Model>(std::move(m));
 }
 
-StatusOr<std::unique_ptr<Model>> ParseWordPiece(const json& j) {
-  ASSIGN_OR_RETURN(Vocab vocab, ParseVocabObject(j.value("vocab", json())));
+StatusOr<std::unique_ptr<Model>> ParseWordPiece(const json& j, ModelTables* t) {
+  ASSIGN_OR_RETURN(Vocab vocab, GetVocab(j, t));
   ASSIGN_OR_RETURN(auto m, WordPieceModel::Create(
                                std::move(vocab), GetStringOr(j, "unk_token", "[UNK]"),
                                GetStringOr(j, "continuing_subword_prefix", "##"),
@@ -97,17 +121,18 @@ StatusOr<std::unique_ptr<Model>> ParseWordPiece(const json& j) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Model>> ParseModel(const json& j) {
+StatusOr<std::unique_ptr<Model>> ParseModel(const json& j, ModelTables* t) {
   if (!j.is_object()) return InvalidArgumentError("'model' must be an object");
   std::string type = GetStringOr(j, "type", "");
   if (type.empty()) {  // old files omit the type; infer it from the fields
     if (j.contains("merges")) type = "BPE";
     else if (j.contains("vocab") && j["vocab"].is_array()) type = "Unigram";
+    else if (t != nullptr && t->has_vocab) type = "WordPiece";
     else if (j.contains("vocab")) type = "WordPiece";
   }
-  if (type == "BPE") return ParseBpe(j);
+  if (type == "BPE") return ParseBpe(j, t);
   if (type == "Unigram") return ParseUnigram(j);
-  if (type == "WordPiece") return ParseWordPiece(j);
+  if (type == "WordPiece") return ParseWordPiece(j, t);
   return UnimplementedError("unsupported model type '" + type + "'");
 }
 

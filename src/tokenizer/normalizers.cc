@@ -224,6 +224,8 @@ class SequenceNormalizer : public Normalizer {
 }  // namespace
 
 StatusOr<std::unique_ptr<Normalizer>> ParseNormalizer(const json& j) {
+  NestingGuard guard;
+  if (guard.too_deep()) return InvalidArgumentError("components nested too deeply");
   if (j.is_null()) return std::unique_ptr<Normalizer>();
   ASSIGN_OR_RETURN(std::string type, GetString(j, "type"));
   if (type == "NFC") return std::unique_ptr<Normalizer>(new FormNormalizer(UnicodeForm::kNfc));

@@ -83,6 +83,8 @@ std::unique_ptr<PostProcessor> MakeAffixProcessor(std::vector<int32_t> prefix,
 }
 
 StatusOr<std::unique_ptr<PostProcessor>> ParsePostProcessor(const json& j) {
+  NestingGuard guard;
+  if (guard.too_deep()) return InvalidArgumentError("components nested too deeply");
   if (j.is_null()) return PostPtr();
   ASSIGN_OR_RETURN(std::string type, GetString(j, "type"));
   if (type == "TemplateProcessing") return ParseTemplate(j);

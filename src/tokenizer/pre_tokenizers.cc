@@ -247,6 +247,8 @@ std::unique_ptr<PreTokenizer> MakeByteLevelPreTokenizer(bool add_prefix_space, b
 }
 
 StatusOr<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const json& j) {
+  NestingGuard guard;
+  if (guard.too_deep()) return InvalidArgumentError("components nested too deeply");
   if (j.is_null()) return PreTokPtr();
   ASSIGN_OR_RETURN(std::string type, GetString(j, "type"));
   if (type == "ByteLevel") {

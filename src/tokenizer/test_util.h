@@ -1,11 +1,15 @@
 // Test-only helpers: locating test data and reading the tokenizer corpus.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/file.h"
+#include "tokenizer/tokenizer.h"
 
 namespace pagellm::tokenizer::testing {
 
@@ -23,6 +27,25 @@ inline std::string SharedDir() {
 inline std::string NpmTokenizerDir(const std::string& name) {
   std::string d = TestDataDir() + "/npm/" + name;
   return IsDirectory(d) ? d : "";
+}
+
+// Loads a tokenizer directory once per test binary (loading big vocabularies takes a while).
+// Returns nullptr if the directory is missing or fails to load (the failure is printed).
+inline const Tokenizer* CachedTokenizer(const std::string& dir) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  if (dir.empty()) return nullptr;
+  auto it = cache.find(dir);
+  if (it == cache.end()) {
+    auto t = Tokenizer::Load(dir);
+    if (!t.ok()) std::fprintf(stderr, "load %s: %s\n", dir.c_str(), t.status().ToString().c_str());
+    it = cache.emplace(dir, t.ok() ? std::move(t).value() : nullptr).first;
+  }
+  return it->second.get();
+}
+
+inline std::string Llama2SentencePieceDir() {
+  std::string d = SharedDir() + "/data/tokenizers/llama2-sentencepiece";
+  return FileExists(d + "/tokenizer.model") ? d : "";
 }
 
 inline const std::vector<std::string>& NpmTokenizerNames() {

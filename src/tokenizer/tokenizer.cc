@@ -33,7 +33,7 @@ class HfBackend : public TokenizerBackend {
     for (const auto& a : t_->added_vocabulary().tokens()) if (a.special) v.push_back(a.id);
     return v;
   }
-  HfTokenizer* hf() { return t_.get(); }
+  const HfTokenizer* hf() const override { return t_.get(); }
 
  private:
   std::unique_ptr<HfTokenizer> t_;
@@ -117,16 +117,20 @@ Status Tokenizer::Init() {
     std::vector<int32_t> prefix, suffix;
     if (config_.add_bos_token.value_or(true) && bos_id_) prefix.push_back(*bos_id_);
     if (config_.add_eos_token.value_or(false) && eos_id_) suffix.push_back(*eos_id_);
-    static_cast<HfBackend*>(backend_.get())->hf()->SetPostProcessor(
-        MakeAffixProcessor(std::move(prefix), std::move(suffix)));
+    post_override_ = MakeAffixProcessor(std::move(prefix), std::move(suffix));
   }
   return OkStatus();
 }
 
 StatusOr<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,
                                                  bool add_special_tokens) const {
-  return backend_->Encode(text, add_special_tokens);
+  if (!post_override_ || !add_special_tokens) return backend_->Encode(text, add_special_tokens);
+  ASSIGN_OR_RETURN(std::vector<int32_t> ids, backend_->Encode(text, false));
+  post_override_->Process(&ids);
+  return ids;
 }
+
+const HfTokenizer* Tokenizer::hf_pipeline() const { return backend_->hf(); }
 
 std::string Tokenizer::DecodeWithSpaces(std::span<const int32_t> ids, bool skip_special) const {
   std::string out;

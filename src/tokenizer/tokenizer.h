@@ -18,6 +18,8 @@
 namespace pagellm::tokenizer {
 
 class TokenizerBackend;
+class HfTokenizer;
+class PostProcessor;
 
 enum class TokenizerFormat { kHfJson, kSentencePiece, kGpt2Files };
 
@@ -59,6 +61,10 @@ class Tokenizer {
   const TokenizerConfig& config() const { return config_; }
   TokenizerFormat format() const { return format_; }
 
+  // The bare tokenizer.json pipeline (HF `tokenizers` semantics, without transformers'
+  // adjustments), or nullptr for SentencePiece models.
+  const HfTokenizer* hf_pipeline() const;
+
   // Chat template source by name ("" = the default one: "default" or the only/first one).
   std::optional<std::string> ChatTemplate(std::string_view name = "") const;
 
@@ -68,6 +74,8 @@ class Tokenizer {
   std::string DecodeWithSpaces(std::span<const int32_t> ids, bool skip_special) const;
 
   std::unique_ptr<TokenizerBackend> backend_;
+  // Replaces the pipeline's post-processor when transformers would (Llama/Gemma classes).
+  std::unique_ptr<PostProcessor> post_override_;
   TokenizerConfig config_;
   TokenizerFormat format_ = TokenizerFormat::kHfJson;
   std::optional<int32_t> bos_id_, eos_id_, pad_id_, unk_id_;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/test_util.h"
 
 namespace pagellm::tokenizer {
@@ -12,12 +13,12 @@ namespace {
 using testing::NpmTokenizerDir;
 using testing::ReadCorpus;
 
-std::unique_ptr<Tokenizer> LoadNpm(const std::string& name) {
+const Tokenizer* LoadNpm(const std::string& name) {
   std::string dir = NpmTokenizerDir(name);
   if (dir.empty()) return nullptr;
-  auto t = Tokenizer::Load(dir);
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return t.ok() ? std::move(t).value() : nullptr;
+  const Tokenizer* t = testing::CachedTokenizer(dir);
+  EXPECT_TRUE(t != nullptr) << name;
+  return t;
 }
 
 #define LOAD_OR_SKIP(var, name)                                                  \
@@ -54,6 +55,26 @@ TEST(TokenizerTest, Llama2NpmKnownEncodings) {
   EXPECT_EQ(Enc(*t, "Hello world", true), (std::vector<int32_t>{1, 22557, 1526}));
   EXPECT_EQ(t->Decode(Enc(*t, "Hello world", true), true), "Hello world");
   EXPECT_EQ(t->Decode(Enc(*t, "Hello world", true), false), "<s> Hello world");
+}
+
+TEST(TokenizerTest, OtherKnownEncodings) {
+  if (auto t = LoadNpm("gpt4o")) EXPECT_EQ(Enc(*t, "Hello world"), (std::vector<int32_t>{13225, 2375}));
+  if (auto t = LoadNpm("qwen3")) {
+    EXPECT_EQ(Enc(*t, "Hello world", true), (std::vector<int32_t>{9707, 1879}));
+    EXPECT_EQ(t->eos_id(), 151645);  // <|im_end|>
+    EXPECT_FALSE(t->bos_id().has_value());
+  }
+  if (auto t = LoadNpm("gemma3")) {
+    EXPECT_EQ(Enc(*t, "Hello world", true), (std::vector<int32_t>{2, 9259, 1902}));
+    EXPECT_EQ(t->config().model_max_length, 32768);
+  }
+  // transformers' LlamaTokenizerFast adds BOS although tokenizer.json's post-processor does not.
+  if (auto t = LoadNpm("deepseek_v3")) {
+    EXPECT_EQ(Enc(*t, "Hello world", true), (std::vector<int32_t>{0, 19923, 2058}));
+    auto raw = t->hf_pipeline()->Encode("Hello world", true);
+    ASSERT_TRUE(raw.ok());
+    EXPECT_EQ(*raw, (std::vector<int32_t>{19923, 2058}));
+  }
 }
 
 TEST(TokenizerTest, RoundTripsCorpusWhereLossless) {
