@@ -95,6 +95,8 @@ HttpServer::~HttpServer() { Stop(); }
 StatusOr<int> HttpServer::Listen() { return impl_->Listen(); }
 
 void HttpServer::Start() {
+  // Engine callbacks post here after every socket may be gone: keep run() from returning.
+  work_ = std::make_unique<WorkGuard>(ioc_.get_executor());
   impl_->Accept();
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
     threads_.emplace_back([this] { ioc_.run(); });
@@ -106,6 +108,7 @@ void HttpServer::CloseAll() { impl_->CloseAll(); }
 
 void HttpServer::Stop() {
   if (threads_.empty()) return;
+  work_.reset();
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "base/status.h"
@@ -98,6 +99,8 @@ class HttpServer {
   asio::io_context ioc_;
   std::unique_ptr<Impl> impl_;  // after the members it refers to
   std::vector<std::thread> threads_;
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::unique_ptr<WorkGuard> work_;
 };
 
 // Formats a complete HTTP/1.1 response (status line, headers, body).

@@ -1,5 +1,5 @@
-// `pagellm serve MODEL`: the OpenAI-compatible server. The hidden --fake-engine flag serves
-// FakeEngineClient (for tests); the real engine path is wired by the engine layer.
+// `pagellm serve MODEL`: the OpenAI-compatible server over the real engine (AsyncEngine).
+// The hidden --fake-engine flag serves FakeEngineClient instead (server tests).
 #include <cstdio>
 #include <memory>
 
@@ -7,28 +7,39 @@
 #include "server/api_server.h"
 #include "server/fake_engine_client.h"
 #include "server/server_args.h"
+#include "serving/async_engine_client.h"
 #include "tools/pagellm/commands.h"
 
 namespace pagellm::cli {
 namespace {
 
-int RunServe(server::ServerArgs& args, int fake_step_delay_us) {
-  if (Status st = args.Finalize(); !st.ok()) {
-    std::fprintf(stderr, "pagellm serve: %s\n", st.message().c_str());
-    return 2;
-  }
-  if (!args.fake_engine) {
-    std::fprintf(stderr, "pagellm serve: the engine is not wired yet (use --fake-engine)\n");
-    return 2;
-  }
+std::unique_ptr<server::EngineClient> MakeFake(const server::ServerArgs& args, int fake_step_delay_us) {
   server::FakeEngineOptions fo;
   fo.served_model_names = args.ServedModelNames();
   if (args.max_model_len > 0) fo.max_model_len = args.max_model_len;
   fo.has_tokenizer = !args.skip_tokenizer_init;
   fo.max_logprobs = args.max_logprobs;
   fo.step_delay = std::chrono::microseconds(fake_step_delay_us);
-  server::FakeEngineClient engine(fo);
-  server::ApiServer api(args.ToApiServerOptions(), &engine);
+  return std::make_unique<server::FakeEngineClient>(fo);
+}
+
+int RunServe(server::ServerArgs& args, int fake_step_delay_us) {
+  if (Status st = args.Finalize(); !st.ok()) {
+    std::fprintf(stderr, "pagellm serve: %s\n", st.message().c_str());
+    return 2;
+  }
+  std::unique_ptr<server::EngineClient> engine;
+  if (args.fake_engine) {
+    engine = MakeFake(args, fake_step_delay_us);
+  } else {
+    auto real = CreateServingEngine(args);
+    if (!real.ok()) {
+      std::fprintf(stderr, "pagellm serve: %s\n", real.status().ToString().c_str());
+      return 1;
+    }
+    engine = std::move(real).value();
+  }
+  server::ApiServer api(args.ToApiServerOptions(), engine.get());
   auto port = api.Start();
   if (!port.ok()) {
     std::fprintf(stderr, "pagellm serve: %s\n", port.status().message().c_str());
