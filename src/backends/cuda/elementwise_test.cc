@@ -139,24 +139,26 @@ TEST_P(CudaElementwise, RmsNormIntoFloat32) {
 
 TEST_P(CudaElementwise, LayerNorm) {
   const DType dt = GetParam();
-  const int64_t rows = 4, h = 777;
-  auto x = RandomValues(rng_, rows * h, dt, -1, 3), w = RandomValues(rng_, h, dt),
-       b = RandomValues(rng_, h, dt);
-  Tensor dx = ToDevice(x, Shape{rows, h}, dt), dw = ToDevice(w, Shape{h}, dt),
-         db = ToDevice(b, Shape{h}, dt), out = Poisoned(Shape{rows, h}, dt);
-  for (bool with_bias : {false, true}) {
-    ASSERT_TRUE(ops::LayerNorm(GpuCtx(), dx, dw, with_bias ? &db : nullptr, 1e-5f, out).ok());
-    std::vector<double> ref(x.size());
-    for (int64_t i = 0; i < rows; ++i) {
-      double mean = 0, var = 0;
-      for (int64_t c = 0; c < h; ++c) mean += x[i * h + c];
-      mean /= h;
-      for (int64_t c = 0; c < h; ++c) var += (x[i * h + c] - mean) * (x[i * h + c] - mean);
-      const double inv = 1 / std::sqrt(var / h + 1e-5);
-      for (int64_t c = 0; c < h; ++c)
-        ref[i * h + c] = (x[i * h + c] - mean) * inv * w[c] + (with_bias ? b[c] : 0.0);
+  for (int64_t h : {777, 1024}) {  // scalar and vectorised kernels
+    const int64_t rows = 4;
+    auto x = RandomValues(rng_, rows * h, dt, -1, 3), w = RandomValues(rng_, h, dt),
+         b = RandomValues(rng_, h, dt);
+    Tensor dx = ToDevice(x, Shape{rows, h}, dt), dw = ToDevice(w, Shape{h}, dt),
+           db = ToDevice(b, Shape{h}, dt), out = Poisoned(Shape{rows, h}, dt);
+    for (bool with_bias : {false, true}) {
+      ASSERT_TRUE(ops::LayerNorm(GpuCtx(), dx, dw, with_bias ? &db : nullptr, 1e-5f, out).ok());
+      std::vector<double> ref(x.size());
+      for (int64_t i = 0; i < rows; ++i) {
+        double mean = 0, var = 0;
+        for (int64_t c = 0; c < h; ++c) mean += x[i * h + c];
+        mean /= h;
+        for (int64_t c = 0; c < h; ++c) var += (x[i * h + c] - mean) * (x[i * h + c] - mean);
+        const double inv = 1 / std::sqrt(var / h + 1e-5);
+        for (int64_t c = 0; c < h; ++c)
+          ref[i * h + c] = (x[i * h + c] - mean) * inv * w[c] + (with_bias ? b[c] : 0.0);
+      }
+      EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt)) << h << " " << with_bias;
     }
-    EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt)) << with_bias;
   }
 }
 
