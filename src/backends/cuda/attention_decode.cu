@@ -23,7 +23,9 @@ __device__ __forceinline__ void LoadChunk(const T* p, bool aligned, float (&f)[k
   constexpr int kBytes = kEpl * static_cast<int>(sizeof(T));
   if constexpr (kBytes == 4 || kBytes == 8 || kBytes == 16) {
     if (aligned) {
-      struct alignas(kBytes) Chunk { T v[kEpl]; };
+      struct alignas(kBytes) Chunk {
+        T v[kEpl];
+      };
       const Chunk c = *reinterpret_cast<const Chunk*>(p);
 #pragma unroll
       for (int e = 0; e < kEpl; ++e) f[e] = ToF(c.v[e]);
@@ -131,8 +133,8 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
       acc += sm_o[w][h][c] * f;
     }
     if (partial) {
-      const int64_t row = (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits +
-                          blockIdx.z;
+      const int64_t row =
+          (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits + blockIdx.z;
       p.part_o[row * d + c] = acc;
       if (c == 0) {
         p.part_ml[row * 2] = mx;
@@ -151,7 +153,8 @@ cudaError_t LaunchEpl(const AttentionArgs& p, cudaStream_t stream) {
   // Rows of K/V start at multiples of head_dim; a lane's chunk is aligned to its own size when
   // the cache base is 16-byte aligned and kEpl is a power of two.
   const bool aligned = Aligned16(p.k_cache) && Aligned16(p.v_cache) && (kEpl & (kEpl - 1)) == 0;
-  dim3 grid(static_cast<unsigned>(p.num_seqs), static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)),
+  dim3 grid(static_cast<unsigned>(p.num_seqs),
+            static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)),
             static_cast<unsigned>(p.num_splits));
   if (p.heads_per_cta <= 4) {
     DecodeKernel<T, kEpl, 4><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
@@ -166,10 +169,14 @@ cudaError_t LaunchEpl(const AttentionArgs& p, cudaStream_t stream) {
 template <typename T>
 cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
   switch (p.head_dim) {
-    case 64: return LaunchEpl<T, 2>(p, stream);
-    case 96: return LaunchEpl<T, 3>(p, stream);
-    case 128: return LaunchEpl<T, 4>(p, stream);
-    default: return cudaErrorInvalidValue;
+    case 64:
+      return LaunchEpl<T, 2>(p, stream);
+    case 96:
+      return LaunchEpl<T, 3>(p, stream);
+    case 128:
+      return LaunchEpl<T, 4>(p, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 
@@ -183,10 +190,17 @@ int AttentionDecodeFastMaxHeads() { return kMaxHeads; }
 cudaError_t AttentionDecodeFast(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
   cudaError_t err;
   switch (dtype) {
-    case DType::kF32: err = LaunchT<float>(args, stream); break;
-    case DType::kF16: err = LaunchT<__half>(args, stream); break;
-    case DType::kBF16: err = LaunchT<__nv_bfloat16>(args, stream); break;
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      err = LaunchT<float>(args, stream);
+      break;
+    case DType::kF16:
+      err = LaunchT<__half>(args, stream);
+      break;
+    case DType::kBF16:
+      err = LaunchT<__nv_bfloat16>(args, stream);
+      break;
+    default:
+      return cudaErrorInvalidValue;
   }
   if (err != cudaSuccess || args.num_splits == 1) return err;
   return AttentionReduce(dtype, args, stream);

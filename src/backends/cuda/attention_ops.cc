@@ -29,7 +29,8 @@ StatusOr<DeviceInfo> GetDeviceInfo(int index) {
   DeviceInfo& d = cache[index];
   if (d.sms == 0) {
     int sms = 0, smem = 0;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
+    PAGELLM_CUDA_RETURN_IF_ERROR(
+        kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
     PAGELLM_CUDA_RETURN_IF_ERROR(
         kOp, cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, index));
     d.sms = sms;
@@ -55,9 +56,11 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
   if (static_cast<int64_t>(meta.query_start_loc_host.size()) != s + 1 ||
       static_cast<int64_t>(meta.seq_lens_host.size()) != s ||
       static_cast<int64_t>(meta.block_indptr_host.size()) != s + 1)
-    return InvalidArgumentError(fmt::format("{}: host metadata sizes do not match num_seqs {}", kOp, s));
+    return InvalidArgumentError(
+        fmt::format("{}: host metadata sizes do not match num_seqs {}", kOp, s));
   if (meta.query_start_loc_host[0] != 0 || meta.query_start_loc_host[s] != num_tokens)
-    return InvalidArgumentError(fmt::format("{}: query_start_loc must span [0, {}]", kOp, num_tokens));
+    return InvalidArgumentError(
+        fmt::format("{}: query_start_loc must span [0, {}]", kOp, num_tokens));
   if (meta.block_size != block_size)
     return InvalidArgumentError(fmt::format("{}: meta.block_size {} != cache block size {}", kOp,
                                             meta.block_size, block_size));
@@ -71,7 +74,8 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
           "{}: sequence {} has query_len {}, seq_len {} and {} blocks", kOp, i, qlen, len, nb));
     if (qlen == 1) {
       ++plan.num_decode;
-      plan.max_decode_keys = std::max(plan.max_decode_keys, window > 0 ? std::min(len, window) : len);
+      plan.max_decode_keys =
+          std::max(plan.max_decode_keys, window > 0 ? std::min(len, window) : len);
     } else if (qlen > 1) {
       ++plan.num_prefill;
       plan.max_prefill_qlen = std::max(plan.max_prefill_qlen, qlen);
@@ -79,7 +83,8 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
   }
   for (int32_t b : meta.block_indices_host)
     if (b < 0 || b >= num_blocks)
-      return InvalidArgumentError(fmt::format("{}: block id {} outside [0, {})", kOp, b, num_blocks));
+      return InvalidArgumentError(
+          fmt::format("{}: block id {} outside [0, {})", kOp, b, num_blocks));
   return OkStatus();
 }
 
@@ -113,11 +118,11 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
                       int64_t ldo) {
   RETURN_IF_ERROR(CheckOneDType(kOp, {q_dtype, cache_dtype, out_dtype}));
   if (head_dim > kMaxHeadDim || head_dim <= 0)
-    return UnimplementedError(fmt::format("{}: head_dim {} not in [1, {}]", kOp, head_dim, kMaxHeadDim));
+    return UnimplementedError(
+        fmt::format("{}: head_dim {} not in [1, {}]", kOp, head_dim, kMaxHeadDim));
   if (hk <= 0 || hq % hk != 0)
     return InvalidArgumentError(fmt::format("{}: {} query heads, {} kv heads", kOp, hq, hk));
-  const int64_t tokens =
-      meta.query_start_loc_host.empty() ? 0 : meta.query_start_loc_host.back();
+  const int64_t tokens = meta.query_start_loc_host.empty() ? 0 : meta.query_start_loc_host.back();
   Plan plan;
   RETURN_IF_ERROR(CheckMeta(meta, tokens, num_blocks, block_size, sliding_window, plan));
   if (tokens == 0 || meta.num_seqs == 0) return OkStatus();

@@ -112,8 +112,8 @@ Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&al
         cublasLtMatmulPreferenceSetAttribute(d.pref, attrs[i], &align[i], sizeof(align[i])));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  LT_RETURN_IF_ERROR(cublasLtMatmulAlgoGetHeuristic(dev.handle, d.op, d.a, d.b, d.c, d.c, d.pref,
-                                                    1, &result, &found));
+  LT_RETURN_IF_ERROR(cublasLtMatmulAlgoGetHeuristic(dev.handle, d.op, d.a, d.b, d.c, d.c, d.pref, 1,
+                                                    &result, &found));
   if (found < 1) return UnimplementedError(fmt::format("{}: cuBLASLt found no algorithm", kOp));
   dev.algos.emplace(key, result.algo);
   *algo = result.algo;
@@ -137,8 +137,8 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   if (k == 0) return UnimplementedError(fmt::format("{}: in_features == 0", kOp));
   if (n == 1) ldx = k, ldy = m;  // a single row: its stride is irrelevant
   if (ldx < k || ldy < m)
-    return InvalidArgumentError(fmt::format("{}: row strides {} / {} below widths {} / {}", kOp,
-                                            ldx, ldy, k, m));
+    return InvalidArgumentError(
+        fmt::format("{}: row strides {} / {} below widths {} / {}", kOp, ldx, ldy, k, m));
   // A bias of another dtype than y is added by a separate pass (the epilogue reads y's type).
   const bool epi_bias = bias && bias_dtype == y_dtype;
   const void* bias_ptr = epi_bias ? bias : nullptr;
@@ -156,13 +156,15 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   RETURN_IF_ERROR(MakeDescs(x_dtype, y_dtype, m, n, k, ldx, ldy, bias_ptr, d));
   const uint32_t align[4] = {Alignment(w), Alignment(x), Alignment(y), Alignment(y)};
   const int types = static_cast<int>(x_dtype) * 16 + static_cast<int>(y_dtype);
-  const AlgoKey key{m,        n,        k,        types, epi_bias, align[0],
-                    align[1], align[2], bias_ptr ? Alignment(bias_ptr) : 0u, ldx, ldy};
+  const AlgoKey key{m,        n,        k,
+                    types,    epi_bias, align[0],
+                    align[1], align[2], bias_ptr ? Alignment(bias_ptr) : 0u,
+                    ldx,      ldy};
   cublasLtMatmulAlgo_t algo;
   RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
   const float alpha = 1.f, beta = 0.f;
-  LT_RETURN_IF_ERROR(cublasLtMatmul(dev.handle, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y,
-                                    d.c, &algo, ws_it->second.data(), kWorkspaceBytes, stream));
+  LT_RETURN_IF_ERROR(cublasLtMatmul(dev.handle, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y, d.c,
+                                    &algo, ws_it->second.data(), kWorkspaceBytes, stream));
   if (bias && !epi_bias) {
     // Convert the bias to y's dtype, then y[r, :] += bias as a pointwise add whose b operand
     // has row stride 0 (a broadcast row).

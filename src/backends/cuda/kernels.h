@@ -52,7 +52,7 @@ cudaError_t GatherRows(const void* src, int64_t src_stride_bytes, int64_t src_ro
 enum class NormKind : int { kRms, kAddRms, kLayer };
 struct NormArgs {
   NormKind kind = NormKind::kRms;
-  Mat x;              // input rows
+  Mat x;                     // input rows
   void* residual = nullptr;  // kAddRms: updated in place (residual += x)
   int64_t residual_stride = 0;
   const void* weight = nullptr;

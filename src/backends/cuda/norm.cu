@@ -12,8 +12,8 @@ __global__ void NormKernel(NormArgs p, int wkind, int bkind) {
   __shared__ float scratch[32];
   const int64_t r = blockIdx.x;
   const T* x = static_cast<const T*>(p.x.ptr) + r * p.x.stride;
-  T* res = p.kind == NormKind::kAddRms ? static_cast<T*>(p.residual) + r * p.residual_stride
-                                       : nullptr;
+  T* res =
+      p.kind == NormKind::kAddRms ? static_cast<T*>(p.residual) + r * p.residual_stride : nullptr;
   TO* out = static_cast<TO*>(p.out) + r * p.out_stride;
   // Pass 1: the statistic. For kAddRms the residual is updated here and its rounded value is
   // what gets normalised (the same bits a later layer reads back).
@@ -67,8 +67,8 @@ __global__ void NormVecKernel(NormArgs p, int wkind, int bkind, bool out_vec) {
   __shared__ float scratch[32];
   const int64_t r = blockIdx.x;
   const T* x = static_cast<const T*>(p.x.ptr) + r * p.x.stride;
-  T* res = p.kind == NormKind::kAddRms ? static_cast<T*>(p.residual) + r * p.residual_stride
-                                       : nullptr;
+  T* res =
+      p.kind == NormKind::kAddRms ? static_cast<T*>(p.residual) + r * p.residual_stride : nullptr;
   TO* out = static_cast<TO*>(p.out) + r * p.out_stride;
   float v[kPacks][kN];
   float acc = 0.f;
@@ -136,10 +136,10 @@ cudaError_t Launch(const NormArgs& p, cudaStream_t stream) {
   if (p.rows == 0) return cudaSuccess;
   constexpr int kN = Pack<T>::kN;
   const int threads = p.cols >= 2048 ? 512 : (p.cols >= 512 ? 256 : 128);
-  const bool vec = p.cols % kN == 0 && p.cols <= static_cast<int64_t>(threads) * kN * kPacks &&
-                   Aligned16(p.x.ptr) && p.x.stride % kN == 0 &&
-                   (p.kind != NormKind::kAddRms ||
-                    (Aligned16(p.residual) && p.residual_stride % kN == 0));
+  const bool vec =
+      p.cols % kN == 0 && p.cols <= static_cast<int64_t>(threads) * kN * kPacks &&
+      Aligned16(p.x.ptr) && p.x.stride % kN == 0 &&
+      (p.kind != NormKind::kAddRms || (Aligned16(p.residual) && p.residual_stride % kN == 0));
   if (vec) {
     const bool out_vec = Aligned16(p.out) && p.out_stride % kN == 0;
     NormVecKernel<T, TO><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
@@ -154,10 +154,14 @@ cudaError_t Launch(const NormArgs& p, cudaStream_t stream) {
 template <typename T>
 cudaError_t LaunchOut(DType out_t, const NormArgs& p, cudaStream_t stream) {
   switch (out_t) {
-    case DType::kF32: return Launch<T, float>(p, stream);
-    case DType::kF16: return Launch<T, __half>(p, stream);
-    case DType::kBF16: return Launch<T, __nv_bfloat16>(p, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return Launch<T, float>(p, stream);
+    case DType::kF16:
+      return Launch<T, __half>(p, stream);
+    case DType::kBF16:
+      return Launch<T, __nv_bfloat16>(p, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 
@@ -165,10 +169,14 @@ cudaError_t LaunchOut(DType out_t, const NormArgs& p, cudaStream_t stream) {
 
 cudaError_t Norm(DType dtype, DType out_dtype, const NormArgs& args, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF32: return LaunchOut<float>(out_dtype, args, stream);
-    case DType::kF16: return LaunchOut<__half>(out_dtype, args, stream);
-    case DType::kBF16: return LaunchOut<__nv_bfloat16>(out_dtype, args, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return LaunchOut<float>(out_dtype, args, stream);
+    case DType::kF16:
+      return LaunchOut<__half>(out_dtype, args, stream);
+    case DType::kBF16:
+      return LaunchOut<__nv_bfloat16>(out_dtype, args, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 
