@@ -123,7 +123,7 @@ TEST_P(ConformanceTest, DenseOps) {
   }
 }
 
-TEST_P(ConformanceTest, RotaryAndAttention) {
+TEST_P(ConformanceTest, Rotary) {
   const Backend& be = GetParam();
   Tensor table = *BuildRopeCosSin(8, 32, 10000.0, RopeScalingParams{});
   Compare(
@@ -134,33 +134,135 @@ TEST_P(ConformanceTest, RotaryAndAttention) {
         return ApplyRotary(c, pos, in[0], 8, RopeStyle::kNeox, out[0], out[1]);
       },
       1e-5);
-  // Two sequences: a 3-token prefill and a decode at position 5, block size 4.
+  for (RopeStyle style : {RopeStyle::kNeox, RopeStyle::kGptj}) {
+    Tensor partial = *BuildRopeCosSin(6, 32, 10000.0, RopeScalingParams{});
+    Compare(
+        be, {partial},
+        {RandomTensor({3, 4, 10}, DType::kBF16, 3), RandomTensor({3, 1, 10}, DType::kBF16, 4)},
+        [style](const ExecCtx& c, auto& in, auto& out) {
+          Tensor pos = IntsToDevice(c, {31, 0, 2});
+          return ApplyRotary(c, pos, in[0], 6, style, out[0], out[1]);
+        },
+        2e-2);
+  }
+}
+
+struct AttnConf {
+  DType cache;
+  int64_t hq, hk;
+  int32_t window = 0;
+  float softcap = 0.f;
+  bool alibi = false;
+};
+
+// Three sequences in a shuffled block table (block size 4): a 7-token prefill, a decode at
+// position 9 and a 3-token chunk after 5 cached tokens. All positions' K/V are written first.
+void AttentionConformance(const Backend& be, const AttnConf& cf) {
+  const int64_t d = 16, positions = 7 + 10 + 8;
+  // Activations share the cache dtype (the CUDA backend requires one dtype per op).
+  std::vector<Tensor> in = {RandomTensor({11, cf.hq, d}, cf.cache, 3),
+                            RandomTensor({positions, cf.hk, d}, cf.cache, 4),
+                            RandomTensor({positions, cf.hk, d}, cf.cache, 5),
+                            RandomTensor({cf.hq}, DType::kF32, 6, 0.1f, 1.f)};
+  std::vector<Tensor> out;
+  for (const Shape& s : {Shape{8, 4, cf.hk, d}, Shape{8, 4, cf.hk, d}, Shape{11, cf.hq, d}})
+    out.push_back(Tensor::FromVector(std::vector<float>(s.numel(), 0.f), s, cf.cache));
   Compare(
-      be,
-      {RandomTensor({4, 4, 8}, DType::kF32, 3), RandomTensor({4, 2, 8}, DType::kF32, 4),
-       RandomTensor({4, 2, 8}, DType::kF32, 5)},
-      {Zeros({4, 4, 2, 8}), Zeros({4, 4, 2, 8}), Zeros({4, 4, 8})},
-      [](const ExecCtx& c, auto& in, auto& out) {
+      be, in, out,
+      [cf](const ExecCtx& c, auto& in, auto& out) {
+        // Blocks: seq0 {5, 1}, seq1 {7, 0, 2}, seq2 {4, 6}.
+        std::vector<int32_t> blocks = {5, 1, 7, 0, 2, 4, 6}, first = {0, 2, 5};
+        std::vector<int32_t> lens = {7, 10, 8}, all_slots;
+        for (int s = 0; s < 3; ++s)
+          for (int32_t p = 0; p < lens[s]; ++p)
+            all_slots.push_back(blocks[first[s] + p / 4] * 4 + p % 4);
+        AttentionMetadata fill;
+        fill.num_tokens = static_cast<int32_t>(all_slots.size());
+        fill.block_size = 4;
+        fill.slot_mapping_host = all_slots;
+        fill.slot_mapping = IntsToDevice(c, all_slots);
+        RETURN_IF_ERROR(WriteKVCache(c, in[1], in[2], fill, out[0], out[1]));
         AttentionMetadata m;
-        m.num_seqs = 2;
-        m.num_tokens = 4;
+        m.num_seqs = 3;
+        m.num_tokens = 11;
         m.block_size = 4;
-        m.query_start_loc_host = {0, 3, 4};
-        m.seq_lens_host = {3, 6};
-        m.block_indptr_host = {0, 1, 3};
-        m.block_indices_host = {2, 0, 3};
-        m.slot_mapping_host = {8, 9, 10, 13};
+        m.max_query_len = 7;
+        m.max_seq_len = 10;
+        m.query_start_loc_host = {0, 7, 8, 11};
+        m.seq_lens_host = lens;
+        m.block_indptr_host = {0, 2, 5, 7};
+        m.block_indices_host = blocks;
+        m.slot_mapping_host = {all_slots[0],  all_slots[1],  all_slots[2], all_slots[3],
+                               all_slots[4],  all_slots[5],  all_slots[6], all_slots[16],
+                               all_slots[22], all_slots[23], all_slots[24]};
+        m.positions_host = {0, 1, 2, 3, 4, 5, 6, 9, 5, 6, 7};
         m.query_start_loc = IntsToDevice(c, m.query_start_loc_host);
         m.seq_lens = IntsToDevice(c, m.seq_lens_host);
         m.block_indptr = IntsToDevice(c, m.block_indptr_host);
         m.block_indices = IntsToDevice(c, m.block_indices_host);
         m.slot_mapping = IntsToDevice(c, m.slot_mapping_host);
-        RETURN_IF_ERROR(WriteKVCache(c, in[1], in[2], m, out[0], out[1]));
+        m.positions = IntsToDevice(c, m.positions_host);
         AttentionParams p;
-        p.scale = 0.35f;
+        p.scale = 0.3f;
+        p.sliding_window = cf.window;
+        p.logit_softcap = cf.softcap;
+        p.alibi_slopes = cf.alibi ? &in[3] : nullptr;
         return PagedAttention(c, in[0], out[0], out[1], m, p, out[2]);
       },
-      1e-4);
+      cf.cache == DType::kF32 ? 1e-4 : 2e-2);
+}
+
+TEST_P(ConformanceTest, PagedAttention) {
+  AttentionConformance(GetParam(), {DType::kF32, 4, 4});
+  AttentionConformance(GetParam(), {DType::kF32, 8, 2, /*window=*/5});
+  AttentionConformance(GetParam(), {DType::kBF16, 4, 1, 0, /*softcap=*/2.f});
+  AttentionConformance(GetParam(), {DType::kF16, 4, 2, 0, 0.f, /*alibi=*/true});
+}
+
+// Operands of one op share a dtype (weights aside): the CUDA backend supports only that.
+TEST_P(ConformanceTest, ElementwiseAndGather) {
+  const Backend& be = GetParam();
+  for (DType t : {DType::kF32, DType::kBF16, DType::kF16}) {
+    double tol = t == DType::kF32 ? 1e-4 : 2e-2;
+    for (Activation a : {Activation::kSilu, Activation::kGeluTanh, Activation::kGeluExact,
+                         Activation::kRelu, Activation::kGeluQuick}) {
+      Compare(
+          be, {RandomTensor({3, 260}, t, 1, -4.f, 4.f)},
+          {Tensor::EmptyHost({3, 130}, t), Tensor::EmptyHost({3, 260}, t)},
+          [a](const ExecCtx& c, auto& in, auto& out) {
+            RETURN_IF_ERROR(GatedActivation(c, a, in[0], out[0]));
+            return Activate(c, a, in[0], out[1]);
+          },
+          tol);
+    }
+    Compare(
+        be, {RandomTensor({5, 33}, t, 2), RandomTensor({5, 33}, t, 3)},
+        {Tensor::EmptyHost({5, 33}, t), RandomTensor({5, 33}, t, 4), Tensor::EmptyHost({2, 33}, t)},
+        [](const ExecCtx& c, auto& in, auto& out) {
+          RETURN_IF_ERROR(Add(c, in[0], in[1], out[0]));
+          RETURN_IF_ERROR(Scale(c, out[1], -0.5f, out[1]));
+          RETURN_IF_ERROR(SoftCap(c, out[0], 1.5f));
+          return GatherRows(c, in[0], IntsToDevice(c, {4, 1}), out[2]);
+        },
+        tol);
+    Compare(
+        be,
+        {RandomTensor({4, 70}, t, 5), RandomTensor({70}, DType::kF32, 6),
+         RandomTensor({70}, DType::kF32, 7)},
+        {Tensor::EmptyHost({4, 70}, t)},
+        [](const ExecCtx& c, auto& in, auto& out) {
+          return LayerNorm(c, in[0], in[1], &in[2], 1e-5f, out[0]);
+        },
+        tol);
+    for (DType to : {DType::kF32, DType::kBF16, DType::kF16}) {
+      Compare(
+          be, {RandomTensor({4, 6, 5}, t, 8)}, {Tensor::EmptyHost({4, 3, 5}, to)},
+          [](const ExecCtx& c, auto& in, auto& out) {
+            return Copy(c, in[0].Slice(1, 2, 5), out[0]);  // strided source, dtype conversion
+          },
+          0.0);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest, ::testing::ValuesIn(Backends()),

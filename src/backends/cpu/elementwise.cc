@@ -20,7 +20,7 @@ inline float Sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 void ApplyAct(ops::Activation act, float* x, int64_t n) {
   switch (act) {
     case ops::Activation::kSilu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] * Sigmoid(x[i]);
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));  // as torch
       break;
     case ops::Activation::kGeluTanh: {
       const float k = 0.7978845608028654f;  // sqrt(2 / pi)

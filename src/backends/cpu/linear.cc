@@ -3,6 +3,7 @@
 // through the tiled dot kernel (few tokens: memory bound) or sgemm (many tokens: compute bound).
 // ExecCtx::batch_invariant always uses the dot kernel (fixed summation order).
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <mutex>
@@ -22,10 +23,17 @@ constexpr int64_t kSmallM = 8;            // half weights: at most this many row
 constexpr int64_t kBlockBytes = 1 << 20;  // f32 weight block (per thread) for the sgemm path
 
 // OpenBLAS runs single-threaded inside our OpenMP threads: mixing its pthread pool with
-// OpenMP makes each pool's idle threads spin against the other (measured 5x slower).
+// OpenMP makes each pool's idle threads spin against the other (measured 5x slower). An
+// OpenMP-built OpenBLAS is already single-threaded inside our parallel regions, and its
+// openblas_set_num_threads would also lower OpenMP's default team size: leave it alone.
 void UseSingleThreadedBlas() {
   static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  std::call_once(once, [] {
+    if (openblas_get_parallel() == 2) return;  // 0 sequential, 1 pthreads, 2 OpenMP
+    int omp_threads = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    omp_set_num_threads(omp_threads);  // in case the BLAS touched OpenMP's setting anyway
+  });
 }
 
 // y32[m, rows] (ld ldy) = x32 @ w[rows, k]^T for one slice of weight rows, in f32 blocks.
