@@ -108,6 +108,57 @@ int FitRows(int want, int head_dim, size_t limit) {
   return want;
 }
 
+// Sequences with query_len > 1: tensor-core kernel when it supports the dtype/head_dim.
+Status LaunchPrefill(const ExecCtx& ctx, const kernels::AttentionArgs& a, const Plan& plan,
+                     const DeviceInfo& info, DType dtype) {
+  const int d = a.head_dim, group = a.num_q_heads / a.num_kv_heads;
+  const size_t tc_smem = kernels::AttentionTcSmemBytes(dtype, d);
+  const bool tc = tc_smem > 0 && tc_smem <= info.smem_optin;
+  const int rows =
+      tc ? kernels::AttentionTcRows() : FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
+  kernels::AttentionArgs p = a;
+  p.heads_per_cta = LargestDivisorAtMost(group, rows);
+  p.tile_tokens = std::max(1, std::min(rows / p.heads_per_cta, plan.max_prefill_qlen));
+  p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, tc ? kernels::AttentionPrefillTC(dtype, p, StreamOf(ctx))
+                                       : kernels::AttentionPrefill(dtype, p, StreamOf(ctx)));
+  return OkStatus();
+}
+
+// Sequences with query_len == 1. The context is split (flash-decoding) until there are about
+// `target` CTAs; each split keeps at least 256 keys so the merge stays cheap.
+Status LaunchDecode(const ExecCtx& ctx, const kernels::AttentionArgs& a, const Plan& plan,
+                    const DeviceInfo& info, DType dtype) {
+  const int d = a.head_dim, group = a.num_q_heads / a.num_kv_heads;
+  const bool fast = kernels::AttentionDecodeFastSupported(d);
+  kernels::AttentionArgs p = a;
+  p.heads_per_cta = LargestDivisorAtMost(
+      group, fast ? kernels::AttentionDecodeFastMaxHeads() : FitRows(16, d, info.smem_optin));
+  p.tile_tokens = 1;
+  const int64_t target = (fast ? 4 : 2) * static_cast<int64_t>(info.sms);
+  const int64_t ctas =
+      static_cast<int64_t>(a.num_seqs) * a.num_kv_heads * (group / p.heads_per_cta);
+  const int keys = std::max(1, plan.max_decode_keys);
+  int splits = 1;
+  if (keys > 256 && ctas < target) {
+    const int64_t want = (target + ctas - 1) / ctas;
+    splits = static_cast<int>(std::min<int64_t>({want, (keys + 255) / 256, 64}));
+  }
+  p.split_chunk = ((keys + splits - 1) / splits + 31) / 32 * 32;
+  p.num_splits = (keys + p.split_chunk - 1) / p.split_chunk;
+  Tensor part_o, part_ml;  // live until the launches are enqueued (stream-ordered reuse)
+  if (p.num_splits > 1) {
+    const int64_t rows = static_cast<int64_t>(a.num_seqs) * a.num_q_heads * p.num_splits;
+    ASSIGN_OR_RETURN(part_o, Scratch(kOp, ctx, rows * d, DType::kF32));
+    ASSIGN_OR_RETURN(part_ml, Scratch(kOp, ctx, rows * 2, DType::kF32));
+    p.part_o = part_o.data<float>();
+    p.part_ml = part_ml.data<float>();
+  }
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, fast ? kernels::AttentionDecodeFast(dtype, p, StreamOf(ctx))
+                                         : kernels::AttentionDecode(dtype, p, StreamOf(ctx)));
+  return OkStatus();
+}
+
 }  // namespace
 
 Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t ldq, int64_t hq,
@@ -129,7 +180,7 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
   RETURN_IF_ERROR(CheckMetaTensors(meta));
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
   ASSIGN_OR_RETURN(DeviceInfo info, GetDeviceInfo(ctx.device.index));
-  const int d = static_cast<int>(head_dim), group = static_cast<int>(hq / hk);
+  const int d = static_cast<int>(head_dim);
   kernels::AttentionArgs a;
   a.q = q;
   a.q_stride_t = ldq;
@@ -152,52 +203,8 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
   a.scale = scale;
   a.softcap = logit_softcap;
   a.window = sliding_window;
-  cudaStream_t stream = StreamOf(ctx);
-  const size_t tc_smem = kernels::AttentionTcSmemBytes(q_dtype, d);
-  if (plan.num_prefill > 0 && tc_smem > 0 && tc_smem <= info.smem_optin) {
-    kernels::AttentionArgs p = a;
-    const int rows = kernels::AttentionTcRows();
-    p.heads_per_cta = LargestDivisorAtMost(group, rows);
-    p.tile_tokens = std::max(1, std::min(rows / p.heads_per_cta, plan.max_prefill_qlen));
-    p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefillTC(q_dtype, p, stream));
-  } else if (plan.num_prefill > 0) {
-    kernels::AttentionArgs p = a;
-    const int rmax = FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
-    p.heads_per_cta = LargestDivisorAtMost(group, rmax);
-    p.tile_tokens = std::max(1, std::min(rmax / p.heads_per_cta, plan.max_prefill_qlen));
-    p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefill(q_dtype, p, stream));
-  }
-  if (plan.num_decode > 0) {
-    kernels::AttentionArgs p = a;
-    const bool fast = kernels::AttentionDecodeFastSupported(d);
-    p.heads_per_cta = LargestDivisorAtMost(
-        group, fast ? kernels::AttentionDecodeFastMaxHeads() : FitRows(16, d, info.smem_optin));
-    p.tile_tokens = 1;
-    // Split the context (flash-decoding) until there are about `target` CTAs; each split keeps
-    // at least 256 keys so the merge stays cheap.
-    const int64_t target = (fast ? 4 : 2) * static_cast<int64_t>(info.sms);
-    const int64_t ctas = static_cast<int64_t>(meta.num_seqs) * hk * (group / p.heads_per_cta);
-    const int keys = std::max(1, plan.max_decode_keys);
-    int splits = 1;
-    if (keys > 256 && ctas < target) {
-      const int64_t want = (target + ctas - 1) / ctas;
-      splits = static_cast<int>(std::min<int64_t>({want, (keys + 255) / 256, 64}));
-    }
-    p.split_chunk = ((keys + splits - 1) / splits + 31) / 32 * 32;
-    p.num_splits = (keys + p.split_chunk - 1) / p.split_chunk;
-    Tensor part_o, part_ml;
-    if (p.num_splits > 1) {
-      const int64_t rows = static_cast<int64_t>(meta.num_seqs) * hq * p.num_splits;
-      ASSIGN_OR_RETURN(part_o, Scratch(kOp, ctx, rows * d, DType::kF32));
-      ASSIGN_OR_RETURN(part_ml, Scratch(kOp, ctx, rows * 2, DType::kF32));
-      p.part_o = part_o.data<float>();
-      p.part_ml = part_ml.data<float>();
-    }
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, fast ? kernels::AttentionDecodeFast(q_dtype, p, stream)
-                                           : kernels::AttentionDecode(q_dtype, p, stream));
-  }
+  if (plan.num_prefill > 0) RETURN_IF_ERROR(LaunchPrefill(ctx, a, plan, info, q_dtype));
+  if (plan.num_decode > 0) RETURN_IF_ERROR(LaunchDecode(ctx, a, plan, info, q_dtype));
   return OkStatus();
 }
 
