@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_ops.h"
+#include "backends/cuda/sampling.h"
 #include "ops/ops.h"
 
 namespace pagellm::cuda {
@@ -203,6 +204,34 @@ void BenchNorm() {
   }
 }
 
+// Llama-3 vocabulary (128256), f32 logits: greedy, plain temperature, and top-k + top-p.
+void BenchSampling() {
+  const int64_t vocab = 128256;
+  for (int64_t rows : {1, 256}) {
+    Tensor logits = Random(Shape{rows, vocab}, DType::kF32, 14);
+    auto ids = Tensor::Empty(Shape{rows}, DType::kI32, kCtx.device);
+    auto lps = Tensor::Empty(Shape{rows}, DType::kF32, kCtx.device);
+    BENCH_CHECK(ids.status());
+    BENCH_CHECK(lps.status());
+    struct Mode {
+      const char* name;
+      GpuSamplingRow row;
+    };
+    const Mode modes[] = {{"greedy", {0.f, 0, 1.f, 0.f, 0.5}},
+                          {"temperature", {0.8f, 0, 1.f, 0.f, 0.5}},
+                          {"top_k50+top_p0.9", {0.8f, 50, 0.9f, 0.f, 0.5}}};
+    for (const Mode& mode : modes) {
+      std::vector<GpuSamplingRow> params(rows, mode.row);
+      double ms = MedianMs([&] {
+        BENCH_CHECK(SampleRows(kCtx, logits.data(), DType::kF32, vocab, rows, vocab, params.data(),
+                               ids->data<int32_t>(), lps->data<float>()));
+      });
+      Row("sample", fmt::format("{} B={} V={} (+logprobs)", mode.name, rows, vocab), ms, 0,
+          4.0 * rows * vocab);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pagellm::cuda
 
@@ -223,5 +252,6 @@ int main(int argc, char** argv) {
   BenchGemm(quick);
   BenchAttention(quick);
   BenchNorm();
+  BenchSampling();
   return 0;
 }
