@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The one script to run on the GPU machine (Ubuntu 24.04, g++ 13, cmake, ninja, nvcc 13.0):
 # builds only what the CUDA backend needs (no tokenizer/pcre2/utf8proc), runs the CUDA tests
-# (CTest label "gpu") and the op conformance test, optionally compute-sanitizer, then the
-# micro-benchmark. $OUT (default ./gpu-out) gets at most 3 files, so all come back from the
-# device tool (which returns <= 8): suite.log (progress + summary), logs.tar.gz (every step's
-# full log, refreshed after each step, so a run cut short still returns what it did) and
-# bench.log. Ends with a short summary.
+# (CTest label "gpu") and the op conformance test, the micro-benchmark, then compute-sanitizer
+# (memcheck, racecheck: last, as they matter least if time runs out). $OUT (default ./gpu-out)
+# gets at most 3 files, so all come back from the device tool (which returns <= 8): suite.log
+# (progress + summary), logs.tar.gz (every step's full log, refreshed after each step, so a run
+# cut short still returns what it did) and bench.log. Ends with a short summary.
 # Usage: tools/gpu/run_gpu_suite.sh [--quick] [--no-bench] [--no-sanitize]
 #   env: ARCHS (default 90a), BUILD_DIR (default build-gpu), JOBS (default nproc)
 set -uo pipefail
@@ -71,6 +71,10 @@ if step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUIL
   else
     RESULT[conformance]="FAIL(not built)"
   fi
+  if [ $BENCH = 1 ] && [ -x "$B/cuda_ops_bench" ]; then
+    step bench bench.log timeout 240 "$B/cuda_ops_bench" $QUICK
+    cp "$LOGDIR/bench.log" "$OUT/bench.log"
+  fi
   if [ $SANITIZE = 1 ] && command -v compute-sanitizer >/dev/null; then
     # memcheck: out-of-bounds / misaligned accesses in every kernel family (bf16 cases);
     # racecheck: shared-memory races in the attention kernels (small cases, both paths).
@@ -81,17 +85,13 @@ if step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUIL
     step racecheck racecheck.log timeout 150 compute-sanitizer --tool racecheck --error-exitcode 1 \
       "$B/cuda_attention_test" --gtest_filter='*mixed_gqa*:*mqa_d80*'
   fi
-  if [ $BENCH = 1 ] && [ -x "$B/cuda_ops_bench" ]; then
-    step bench bench.log timeout 240 "$B/cuda_ops_bench" $QUICK
-    cp "$LOGDIR/bench.log" "$OUT/bench.log"
-  fi
 fi
 
 {
   echo
   echo "==== summary (full logs: $OUT/logs.tar.gz) ===="
   for k in configure build test_elementwise test_gemm test_attention test_sampling test_graph \
-           conformance memcheck memcheck_ops racecheck bench; do
+           conformance bench memcheck memcheck_ops racecheck; do
     [ -n "${RESULT[$k]:-}" ] && printf '%-18s %s\n' "$k" "${RESULT[$k]}"
   done
   for f in "$LOGDIR"/test_*.log "$LOGDIR"/conformance.log; do
