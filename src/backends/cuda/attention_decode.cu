@@ -107,7 +107,7 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
   }
   // Merge the warps: shared [kWarps][hg] (m, l) and [kWarps][hg][d] o.
   __shared__ float sm_m[kWarps][kHeads], sm_l[kWarps][kHeads];
-  __shared__ float sm_o[kWarps][kHeads][32 * 4];
+  __shared__ float sm_o[kWarps][kHeads][32 * kEpl];
 #pragma unroll
   for (int h = 0; h < kHeads; ++h) {
     if (h < hg) {
@@ -158,8 +158,10 @@ cudaError_t LaunchEpl(const AttentionArgs& p, cudaStream_t stream) {
             static_cast<unsigned>(p.num_splits));
   if (p.heads_per_cta <= 4) {
     DecodeKernel<T, kEpl, 4><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
-  } else {
+  } else if constexpr (kEpl <= 4) {  // 8 heads x 8 dims would not fit the registers
     DecodeKernel<T, kEpl, kMaxHeads><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
+  } else {
+    return cudaErrorInvalidValue;
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || p.num_splits == 1) return err;
@@ -175,6 +177,8 @@ cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
       return LaunchEpl<T, 3>(p, stream);
     case 128:
       return LaunchEpl<T, 4>(p, stream);
+    case 256:
+      return LaunchEpl<T, 8>(p, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -183,9 +187,9 @@ cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
 }  // namespace
 
 bool AttentionDecodeFastSupported(int head_dim) {
-  return head_dim == 64 || head_dim == 96 || head_dim == 128;
+  return head_dim == 64 || head_dim == 96 || head_dim == 128 || head_dim == 256;
 }
-int AttentionDecodeFastMaxHeads() { return kMaxHeads; }
+int AttentionDecodeFastMaxHeads(int head_dim) { return head_dim > 128 ? 4 : kMaxHeads; }
 
 cudaError_t AttentionDecodeFast(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
   cudaError_t err;

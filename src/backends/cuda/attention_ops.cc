@@ -133,7 +133,7 @@ Status LaunchDecode(const ExecCtx& ctx, const kernels::AttentionArgs& a, const P
   const bool fast = kernels::AttentionDecodeFastSupported(d);
   kernels::AttentionArgs p = a;
   p.heads_per_cta = LargestDivisorAtMost(
-      group, fast ? kernels::AttentionDecodeFastMaxHeads() : FitRows(16, d, info.smem_optin));
+      group, fast ? kernels::AttentionDecodeFastMaxHeads(d) : FitRows(16, d, info.smem_optin));
   p.tile_tokens = 1;
   const int64_t target = (fast ? 4 : 2) * static_cast<int64_t>(info.sms);
   const int64_t ctas =
