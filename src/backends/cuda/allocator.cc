@@ -124,7 +124,8 @@ CachingAllocator* Get(int index) {
   static CachingAllocator* all[kMaxDevices] = {};
   if (index < 0 || index >= kMaxDevices) return nullptr;
   std::lock_guard<std::mutex> lock(mu);
-  if (!all[index]) all[index] = new CachingAllocator(index);  // never freed: Buffers may outlive main
+  if (!all[index])
+    all[index] = new CachingAllocator(index);  // never freed: Buffers may outlive main
   return all[index];
 }
 

@@ -16,8 +16,8 @@ namespace pagellm::cuda {
 Allocator* CudaAllocatorFor(int index);
 
 struct CudaAllocatorStats {
-  size_t bytes_in_use = 0;     // handed out and not yet freed (rounded sizes)
-  size_t bytes_cached = 0;     // held in the free cache
+  size_t bytes_in_use = 0;  // handed out and not yet freed (rounded sizes)
+  size_t bytes_cached = 0;  // held in the free cache
   size_t num_cuda_mallocs = 0;
 };
 CudaAllocatorStats GetCudaAllocatorStats(int index);

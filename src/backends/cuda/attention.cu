@@ -29,13 +29,20 @@ __device__ Smem CarveSmem(unsigned char* raw, int rows, int d) {
   Smem sm;
   sm.kbase = reinterpret_cast<int64_t*>(raw);
   float* f = reinterpret_cast<float*>(sm.kbase + kTK);
-  sm.q = f; f += rows * d;
-  sm.o = f; f += rows * d;
-  sm.k = f; f += kTK * (d + 1);  // +1: conflict-free column reads in the score loop
-  sm.v = f; f += kTK * d;
-  sm.s = f; f += rows * kTK;
-  sm.m = f; f += rows;
-  sm.l = f; f += rows;
+  sm.q = f;
+  f += rows * d;
+  sm.o = f;
+  f += rows * d;
+  sm.k = f;
+  f += kTK * (d + 1);  // +1: conflict-free column reads in the score loop
+  sm.v = f;
+  f += kTK * d;
+  sm.s = f;
+  f += rows * kTK;
+  sm.m = f;
+  f += rows;
+  sm.l = f;
+  f += rows;
   sm.a = f;
   return sm;
 }
@@ -162,7 +169,8 @@ __device__ void WriteOut(const AttentionArgs& p, const Smem& sm, const Work& w, 
   if (partial) {
     for (int r = threadIdx.x; r < rows; r += blockDim.x) {
       const int head = w.head0 + r % hg;
-      float* ml = p.part_ml + ((static_cast<int64_t>(w.seq) * p.num_q_heads + head) * s + w.split) * 2;
+      float* ml =
+          p.part_ml + ((static_cast<int64_t>(w.seq) * p.num_q_heads + head) * s + w.split) * 2;
       ml[0] = sm.m[r];
       ml[1] = sm.l[r];
     }
@@ -170,7 +178,8 @@ __device__ void WriteOut(const AttentionArgs& p, const Smem& sm, const Work& w, 
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads) AttentionKernel(AttentionArgs p, bool decode, bool vec) {
+__global__ void __launch_bounds__(kThreads)
+    AttentionKernel(AttentionArgs p, bool decode, bool vec) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   Work w;
   if (!DecodeWork(p, decode, w)) return;
@@ -255,9 +264,8 @@ cudaError_t Launch(const AttentionArgs& p, bool decode, cudaStream_t stream) {
   const int group = p.num_q_heads / p.num_kv_heads;
   const int rows = (decode ? 1 : p.tile_tokens) * p.heads_per_cta;
   const size_t smem = AttentionSmemBytes(rows, p.head_dim);
-  cudaError_t err = cudaFuncSetAttribute(AttentionKernel<T>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem));
+  cudaError_t err = cudaFuncSetAttribute(
+      AttentionKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
   if (err != cudaSuccess) return err;
   const unsigned gy = static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta));
   const bool vec = VecOk(sizeof(T) == 4 ? DType::kF32 : DType::kF16, p);
@@ -275,10 +283,14 @@ cudaError_t Launch(const AttentionArgs& p, bool decode, cudaStream_t stream) {
 
 cudaError_t Dispatch(DType dtype, const AttentionArgs& p, bool decode, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF32: return Launch<float>(p, decode, stream);
-    case DType::kF16: return Launch<__half>(p, decode, stream);
-    case DType::kBF16: return Launch<__nv_bfloat16>(p, decode, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return Launch<float>(p, decode, stream);
+    case DType::kF16:
+      return Launch<__half>(p, decode, stream);
+    case DType::kBF16:
+      return Launch<__nv_bfloat16>(p, decode, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 
@@ -293,10 +305,14 @@ size_t AttentionSmemBytes(int rows, int head_dim) {
 
 cudaError_t AttentionReduce(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF32: return LaunchReduce<float>(args, stream);
-    case DType::kF16: return LaunchReduce<__half>(args, stream);
-    case DType::kBF16: return LaunchReduce<__nv_bfloat16>(args, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return LaunchReduce<float>(args, stream);
+    case DType::kF16:
+      return LaunchReduce<__half>(args, stream);
+    case DType::kBF16:
+      return LaunchReduce<__nv_bfloat16>(args, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

@@ -23,7 +23,9 @@ __device__ __forceinline__ void LoadChunk(const T* p, bool aligned, float (&f)[k
   constexpr int kBytes = kEpl * static_cast<int>(sizeof(T));
   if constexpr (kBytes == 4 || kBytes == 8 || kBytes == 16) {
     if (aligned) {
-      struct alignas(kBytes) Chunk { T v[kEpl]; };
+      struct alignas(kBytes) Chunk {
+        T v[kEpl];
+      };
       const Chunk c = *reinterpret_cast<const Chunk*>(p);
 #pragma unroll
       for (int e = 0; e < kEpl; ++e) f[e] = ToF(c.v[e]);
@@ -105,7 +107,7 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
   }
   // Merge the warps: shared [kWarps][hg] (m, l) and [kWarps][hg][d] o.
   __shared__ float sm_m[kWarps][kHeads], sm_l[kWarps][kHeads];
-  __shared__ float sm_o[kWarps][kHeads][32 * 4];
+  __shared__ float sm_o[kWarps][kHeads][32 * kEpl];
 #pragma unroll
   for (int h = 0; h < kHeads; ++h) {
     if (h < hg) {
@@ -131,8 +133,8 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
       acc += sm_o[w][h][c] * f;
     }
     if (partial) {
-      const int64_t row = (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits +
-                          blockIdx.z;
+      const int64_t row =
+          (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits + blockIdx.z;
       p.part_o[row * d + c] = acc;
       if (c == 0) {
         p.part_ml[row * 2] = mx;
@@ -151,12 +153,15 @@ cudaError_t LaunchEpl(const AttentionArgs& p, cudaStream_t stream) {
   // Rows of K/V start at multiples of head_dim; a lane's chunk is aligned to its own size when
   // the cache base is 16-byte aligned and kEpl is a power of two.
   const bool aligned = Aligned16(p.k_cache) && Aligned16(p.v_cache) && (kEpl & (kEpl - 1)) == 0;
-  dim3 grid(static_cast<unsigned>(p.num_seqs), static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)),
+  dim3 grid(static_cast<unsigned>(p.num_seqs),
+            static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)),
             static_cast<unsigned>(p.num_splits));
   if (p.heads_per_cta <= 4) {
     DecodeKernel<T, kEpl, 4><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
-  } else {
+  } else if constexpr (kEpl <= 4) {  // 8 heads x 8 dims would not fit the registers
     DecodeKernel<T, kEpl, kMaxHeads><<<grid, kWarps * 32, 0, stream>>>(p, aligned);
+  } else {
+    return cudaErrorInvalidValue;
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || p.num_splits == 1) return err;
@@ -166,27 +171,40 @@ cudaError_t LaunchEpl(const AttentionArgs& p, cudaStream_t stream) {
 template <typename T>
 cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
   switch (p.head_dim) {
-    case 64: return LaunchEpl<T, 2>(p, stream);
-    case 96: return LaunchEpl<T, 3>(p, stream);
-    case 128: return LaunchEpl<T, 4>(p, stream);
-    default: return cudaErrorInvalidValue;
+    case 64:
+      return LaunchEpl<T, 2>(p, stream);
+    case 96:
+      return LaunchEpl<T, 3>(p, stream);
+    case 128:
+      return LaunchEpl<T, 4>(p, stream);
+    case 256:
+      return LaunchEpl<T, 8>(p, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 
 }  // namespace
 
 bool AttentionDecodeFastSupported(int head_dim) {
-  return head_dim == 64 || head_dim == 96 || head_dim == 128;
+  return head_dim == 64 || head_dim == 96 || head_dim == 128 || head_dim == 256;
 }
-int AttentionDecodeFastMaxHeads() { return kMaxHeads; }
+int AttentionDecodeFastMaxHeads(int head_dim) { return head_dim > 128 ? 4 : kMaxHeads; }
 
 cudaError_t AttentionDecodeFast(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
   cudaError_t err;
   switch (dtype) {
-    case DType::kF32: err = LaunchT<float>(args, stream); break;
-    case DType::kF16: err = LaunchT<__half>(args, stream); break;
-    case DType::kBF16: err = LaunchT<__nv_bfloat16>(args, stream); break;
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      err = LaunchT<float>(args, stream);
+      break;
+    case DType::kF16:
+      err = LaunchT<__half>(args, stream);
+      break;
+    case DType::kBF16:
+      err = LaunchT<__nv_bfloat16>(args, stream);
+      break;
+    default:
+      return cudaErrorInvalidValue;
   }
   if (err != cudaSuccess || args.num_splits == 1) return err;
   return AttentionReduce(dtype, args, stream);

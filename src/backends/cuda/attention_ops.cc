@@ -29,7 +29,8 @@ StatusOr<DeviceInfo> GetDeviceInfo(int index) {
   DeviceInfo& d = cache[index];
   if (d.sms == 0) {
     int sms = 0, smem = 0;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
+    PAGELLM_CUDA_RETURN_IF_ERROR(
+        kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
     PAGELLM_CUDA_RETURN_IF_ERROR(
         kOp, cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, index));
     d.sms = sms;
@@ -55,9 +56,11 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
   if (static_cast<int64_t>(meta.query_start_loc_host.size()) != s + 1 ||
       static_cast<int64_t>(meta.seq_lens_host.size()) != s ||
       static_cast<int64_t>(meta.block_indptr_host.size()) != s + 1)
-    return InvalidArgumentError(fmt::format("{}: host metadata sizes do not match num_seqs {}", kOp, s));
+    return InvalidArgumentError(
+        fmt::format("{}: host metadata sizes do not match num_seqs {}", kOp, s));
   if (meta.query_start_loc_host[0] != 0 || meta.query_start_loc_host[s] != num_tokens)
-    return InvalidArgumentError(fmt::format("{}: query_start_loc must span [0, {}]", kOp, num_tokens));
+    return InvalidArgumentError(
+        fmt::format("{}: query_start_loc must span [0, {}]", kOp, num_tokens));
   if (meta.block_size != block_size)
     return InvalidArgumentError(fmt::format("{}: meta.block_size {} != cache block size {}", kOp,
                                             meta.block_size, block_size));
@@ -71,7 +74,8 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
           "{}: sequence {} has query_len {}, seq_len {} and {} blocks", kOp, i, qlen, len, nb));
     if (qlen == 1) {
       ++plan.num_decode;
-      plan.max_decode_keys = std::max(plan.max_decode_keys, window > 0 ? std::min(len, window) : len);
+      plan.max_decode_keys =
+          std::max(plan.max_decode_keys, window > 0 ? std::min(len, window) : len);
     } else if (qlen > 1) {
       ++plan.num_prefill;
       plan.max_prefill_qlen = std::max(plan.max_prefill_qlen, qlen);
@@ -79,7 +83,8 @@ Status CheckMeta(const AttentionMetadata& meta, int64_t num_tokens, int64_t num_
   }
   for (int32_t b : meta.block_indices_host)
     if (b < 0 || b >= num_blocks)
-      return InvalidArgumentError(fmt::format("{}: block id {} outside [0, {})", kOp, b, num_blocks));
+      return InvalidArgumentError(
+          fmt::format("{}: block id {} outside [0, {})", kOp, b, num_blocks));
   return OkStatus();
 }
 
@@ -103,6 +108,57 @@ int FitRows(int want, int head_dim, size_t limit) {
   return want;
 }
 
+// Sequences with query_len > 1: tensor-core kernel when it supports the dtype/head_dim.
+Status LaunchPrefill(const ExecCtx& ctx, const kernels::AttentionArgs& a, const Plan& plan,
+                     const DeviceInfo& info, DType dtype) {
+  const int d = a.head_dim, group = a.num_q_heads / a.num_kv_heads;
+  const size_t tc_smem = kernels::AttentionTcSmemBytes(dtype, d);
+  const bool tc = tc_smem > 0 && tc_smem <= info.smem_optin;
+  const int rows =
+      tc ? kernels::AttentionTcRows() : FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
+  kernels::AttentionArgs p = a;
+  p.heads_per_cta = LargestDivisorAtMost(group, rows);
+  p.tile_tokens = std::max(1, std::min(rows / p.heads_per_cta, plan.max_prefill_qlen));
+  p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, tc ? kernels::AttentionPrefillTC(dtype, p, StreamOf(ctx))
+                                       : kernels::AttentionPrefill(dtype, p, StreamOf(ctx)));
+  return OkStatus();
+}
+
+// Sequences with query_len == 1. The context is split (flash-decoding) until there are about
+// `target` CTAs; each split keeps at least 256 keys so the merge stays cheap.
+Status LaunchDecode(const ExecCtx& ctx, const kernels::AttentionArgs& a, const Plan& plan,
+                    const DeviceInfo& info, DType dtype) {
+  const int d = a.head_dim, group = a.num_q_heads / a.num_kv_heads;
+  const bool fast = kernels::AttentionDecodeFastSupported(d);
+  kernels::AttentionArgs p = a;
+  p.heads_per_cta = LargestDivisorAtMost(
+      group, fast ? kernels::AttentionDecodeFastMaxHeads(d) : FitRows(16, d, info.smem_optin));
+  p.tile_tokens = 1;
+  const int64_t target = (fast ? 4 : 2) * static_cast<int64_t>(info.sms);
+  const int64_t ctas =
+      static_cast<int64_t>(a.num_seqs) * a.num_kv_heads * (group / p.heads_per_cta);
+  const int keys = std::max(1, plan.max_decode_keys);
+  int splits = 1;
+  if (keys > 256 && ctas < target) {
+    const int64_t want = (target + ctas - 1) / ctas;
+    splits = static_cast<int>(std::min<int64_t>({want, (keys + 255) / 256, 64}));
+  }
+  p.split_chunk = ((keys + splits - 1) / splits + 31) / 32 * 32;
+  p.num_splits = (keys + p.split_chunk - 1) / p.split_chunk;
+  Tensor part_o, part_ml;  // live until the launches are enqueued (stream-ordered reuse)
+  if (p.num_splits > 1) {
+    const int64_t rows = static_cast<int64_t>(a.num_seqs) * a.num_q_heads * p.num_splits;
+    ASSIGN_OR_RETURN(part_o, Scratch(kOp, ctx, rows * d, DType::kF32));
+    ASSIGN_OR_RETURN(part_ml, Scratch(kOp, ctx, rows * 2, DType::kF32));
+    p.part_o = part_o.data<float>();
+    p.part_ml = part_ml.data<float>();
+  }
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, fast ? kernels::AttentionDecodeFast(dtype, p, StreamOf(ctx))
+                                         : kernels::AttentionDecode(dtype, p, StreamOf(ctx)));
+  return OkStatus();
+}
+
 }  // namespace
 
 Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t ldq, int64_t hq,
@@ -113,18 +169,18 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
                       int64_t ldo) {
   RETURN_IF_ERROR(CheckOneDType(kOp, {q_dtype, cache_dtype, out_dtype}));
   if (head_dim > kMaxHeadDim || head_dim <= 0)
-    return UnimplementedError(fmt::format("{}: head_dim {} not in [1, {}]", kOp, head_dim, kMaxHeadDim));
+    return UnimplementedError(
+        fmt::format("{}: head_dim {} not in [1, {}]", kOp, head_dim, kMaxHeadDim));
   if (hk <= 0 || hq % hk != 0)
     return InvalidArgumentError(fmt::format("{}: {} query heads, {} kv heads", kOp, hq, hk));
-  const int64_t tokens =
-      meta.query_start_loc_host.empty() ? 0 : meta.query_start_loc_host.back();
+  const int64_t tokens = meta.query_start_loc_host.empty() ? 0 : meta.query_start_loc_host.back();
   Plan plan;
   RETURN_IF_ERROR(CheckMeta(meta, tokens, num_blocks, block_size, sliding_window, plan));
   if (tokens == 0 || meta.num_seqs == 0) return OkStatus();
   RETURN_IF_ERROR(CheckMetaTensors(meta));
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
   ASSIGN_OR_RETURN(DeviceInfo info, GetDeviceInfo(ctx.device.index));
-  const int d = static_cast<int>(head_dim), group = static_cast<int>(hq / hk);
+  const int d = static_cast<int>(head_dim);
   kernels::AttentionArgs a;
   a.q = q;
   a.q_stride_t = ldq;
@@ -147,52 +203,8 @@ Status PagedAttention(const ExecCtx& ctx, const void* q, DType q_dtype, int64_t 
   a.scale = scale;
   a.softcap = logit_softcap;
   a.window = sliding_window;
-  cudaStream_t stream = StreamOf(ctx);
-  const size_t tc_smem = kernels::AttentionTcSmemBytes(q_dtype, d);
-  if (plan.num_prefill > 0 && tc_smem > 0 && tc_smem <= info.smem_optin) {
-    kernels::AttentionArgs p = a;
-    const int rows = kernels::AttentionTcRows();
-    p.heads_per_cta = LargestDivisorAtMost(group, rows);
-    p.tile_tokens = std::max(1, std::min(rows / p.heads_per_cta, plan.max_prefill_qlen));
-    p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefillTC(q_dtype, p, stream));
-  } else if (plan.num_prefill > 0) {
-    kernels::AttentionArgs p = a;
-    const int rmax = FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
-    p.heads_per_cta = LargestDivisorAtMost(group, rmax);
-    p.tile_tokens = std::max(1, std::min(rmax / p.heads_per_cta, plan.max_prefill_qlen));
-    p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::AttentionPrefill(q_dtype, p, stream));
-  }
-  if (plan.num_decode > 0) {
-    kernels::AttentionArgs p = a;
-    const bool fast = kernels::AttentionDecodeFastSupported(d);
-    p.heads_per_cta = LargestDivisorAtMost(
-        group, fast ? kernels::AttentionDecodeFastMaxHeads() : FitRows(16, d, info.smem_optin));
-    p.tile_tokens = 1;
-    // Split the context (flash-decoding) until there are about `target` CTAs; each split keeps
-    // at least 256 keys so the merge stays cheap.
-    const int64_t target = (fast ? 4 : 2) * static_cast<int64_t>(info.sms);
-    const int64_t ctas = static_cast<int64_t>(meta.num_seqs) * hk * (group / p.heads_per_cta);
-    const int keys = std::max(1, plan.max_decode_keys);
-    int splits = 1;
-    if (keys > 256 && ctas < target) {
-      const int64_t want = (target + ctas - 1) / ctas;
-      splits = static_cast<int>(std::min<int64_t>({want, (keys + 255) / 256, 64}));
-    }
-    p.split_chunk = ((keys + splits - 1) / splits + 31) / 32 * 32;
-    p.num_splits = (keys + p.split_chunk - 1) / p.split_chunk;
-    Tensor part_o, part_ml;
-    if (p.num_splits > 1) {
-      const int64_t rows = static_cast<int64_t>(meta.num_seqs) * hq * p.num_splits;
-      ASSIGN_OR_RETURN(part_o, Scratch(kOp, ctx, rows * d, DType::kF32));
-      ASSIGN_OR_RETURN(part_ml, Scratch(kOp, ctx, rows * 2, DType::kF32));
-      p.part_o = part_o.data<float>();
-      p.part_ml = part_ml.data<float>();
-    }
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, fast ? kernels::AttentionDecodeFast(q_dtype, p, stream)
-                                           : kernels::AttentionDecode(q_dtype, p, stream));
-  }
+  if (plan.num_prefill > 0) RETURN_IF_ERROR(LaunchPrefill(ctx, a, plan, info, q_dtype));
+  if (plan.num_decode > 0) RETURN_IF_ERROR(LaunchDecode(ctx, a, plan, info, q_dtype));
   return OkStatus();
 }
 

@@ -24,10 +24,10 @@ constexpr int kThreads = 128;
 constexpr int kMaxD = 128;
 
 struct TcSmem {
-  int64_t* kbase;  // [kBK]
-  float *m, *l, *a;  // [kRows]
-  float* s;        // [kRows][kBK + 4]
-  float* o;        // [kRows][d + 4]
+  int64_t* kbase;       // [kBK]
+  float *m, *l, *a;     // [kRows]
+  float* s;             // [kRows][kBK + 4]
+  float* o;             // [kRows][d + 4]
   void *q, *k, *v, *p;  // T: q/k/v [rows][d + 8], p [kRows][kBK + 8]
 };
 
@@ -41,22 +41,29 @@ __device__ TcSmem Carve(unsigned char* raw, int d) {
   TcSmem sm;
   sm.kbase = reinterpret_cast<int64_t*>(raw);
   float* f = reinterpret_cast<float*>(sm.kbase + kBK);
-  sm.m = f; f += kRows;
-  sm.l = f; f += kRows;
-  sm.a = f; f += kRows;
-  sm.s = f; f += kRows * SLd();
-  sm.o = f; f += kRows * OLd(d);
+  sm.m = f;
+  f += kRows;
+  sm.l = f;
+  f += kRows;
+  sm.a = f;
+  f += kRows;
+  sm.s = f;
+  f += kRows * SLd();
+  sm.o = f;
+  f += kRows * OLd(d);
   T* t = reinterpret_cast<T*>(f);  // offsets so far are multiples of 32 bytes
-  sm.q = t; t += kRows * TLd(d);
-  sm.k = t; t += kBK * TLd(d);
-  sm.v = t; t += kBK * TLd(d);
+  sm.q = t;
+  t += kRows * TLd(d);
+  sm.k = t;
+  t += kBK * TLd(d);
+  sm.v = t;
+  t += kBK * TLd(d);
   sm.p = t;
   return sm;
 }
 
 size_t TcSmemBytes(int d, size_t tsize) {
-  return kBK * sizeof(int64_t) +
-         sizeof(float) * (3 * kRows + kRows * SLd() + kRows * OLd(d)) +
+  return kBK * sizeof(int64_t) + sizeof(float) * (3 * kRows + kRows * SLd() + kRows * OLd(d)) +
          tsize * (static_cast<size_t>(kRows + 2 * kBK) * TLd(d) + kRows * PLd());
 }
 
@@ -91,8 +98,8 @@ __device__ void LoadTile(const AttentionArgs& p, const TcSmem& sm, int n, bool v
 
 // Softmax step for the warp's 16 rows over one key tile: P (as T), running m/l, rescale a.
 template <typename T>
-__device__ void WarpSoftmax(const AttentionArgs& p, const TcSmem& sm, int row0, int rows,
-                            int pos0, int head0, int kb, int n) {
+__device__ void WarpSoftmax(const AttentionArgs& p, const TcSmem& sm, int row0, int rows, int pos0,
+                            int head0, int kb, int n) {
   const int lane = threadIdx.x & 31, hg = p.heads_per_cta;
   T* ps = static_cast<T*>(sm.p);
   for (int rr = 0; rr < 16; ++rr) {
@@ -250,9 +257,12 @@ size_t AttentionTcSmemBytes(DType dtype, int head_dim) {
 
 cudaError_t AttentionPrefillTC(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF16: return Launch<__half>(args, stream);
-    case DType::kBF16: return Launch<__nv_bfloat16>(args, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF16:
+      return Launch<__half>(args, stream);
+    case DType::kBF16:
+      return Launch<__nv_bfloat16>(args, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

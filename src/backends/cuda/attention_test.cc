@@ -39,7 +39,8 @@ Fixture Build(const AttnCase& c, DType dt, std::mt19937& rng) {
   m.num_seqs = static_cast<int>(c.seqs.size());
   m.block_size = c.block_size;
   int total_blocks = 0;
-  for (const SeqSpec& s : c.seqs) total_blocks += (s.cached + s.new_tokens + c.block_size - 1) / c.block_size;
+  for (const SeqSpec& s : c.seqs)
+    total_blocks += (s.cached + s.new_tokens + c.block_size - 1) / c.block_size;
   f.num_blocks = total_blocks + 5;
   std::vector<int32_t> perm(f.num_blocks);
   std::iota(perm.begin(), perm.end(), 0);
@@ -67,7 +68,8 @@ Fixture Build(const AttnCase& c, DType dt, std::mt19937& rng) {
     m.max_seq_len = std::max(m.max_seq_len, len);
   }
   f.tokens = m.num_tokens = m.query_start_loc_host.back();
-  m.is_pure_decode = std::all_of(c.seqs.begin(), c.seqs.end(), [](auto& s) { return s.new_tokens == 1; });
+  m.is_pure_decode =
+      std::all_of(c.seqs.begin(), c.seqs.end(), [](auto& s) { return s.new_tokens == 1; });
   m.query_start_loc = IntsToDevice(m.query_start_loc_host);
   m.seq_lens = IntsToDevice(m.seq_lens_host);
   m.block_indptr = IntsToDevice(m.block_indptr_host);
@@ -105,9 +107,11 @@ std::vector<double> Reference(const AttnCase& c, const Fixture& f, const std::ve
       std::vector<double> sc;
       for (int j = lo; j <= p; ++j) {
         const int block = f.meta.block_indices_host[f.meta.block_indptr_host[s] + j / c.block_size];
-        const int64_t base = ((static_cast<int64_t>(block) * c.block_size + j % c.block_size) * c.hk + kvh) * c.d;
+        const int64_t base =
+            ((static_cast<int64_t>(block) * c.block_size + j % c.block_size) * c.hk + kvh) * c.d;
         double dot = 0;
-        for (int e = 0; e < c.d; ++e) dot += double(f.q[(static_cast<int64_t>(t) * c.hq + h) * c.d + e]) * f.k_cache[base + e];
+        for (int e = 0; e < c.d; ++e)
+          dot += double(f.q[(static_cast<int64_t>(t) * c.hq + h) * c.d + e]) * f.k_cache[base + e];
         double x = dot * scale;
         if (c.softcap > 0) x = c.softcap * std::tanh(x / c.softcap);
         if (c.alibi) x += double(slopes[h]) * (j - p);
@@ -119,7 +123,8 @@ std::vector<double> Reference(const AttnCase& c, const Fixture& f, const std::ve
       double* o = out.data() + (static_cast<int64_t>(t) * c.hq + h) * c.d;
       for (int j = lo; j <= p; ++j) {
         const int block = f.meta.block_indices_host[f.meta.block_indptr_host[s] + j / c.block_size];
-        const int64_t base = ((static_cast<int64_t>(block) * c.block_size + j % c.block_size) * c.hk + kvh) * c.d;
+        const int64_t base =
+            ((static_cast<int64_t>(block) * c.block_size + j % c.block_size) * c.hk + kvh) * c.d;
         for (int e = 0; e < c.d; ++e) o[e] += sc[j - lo] / den * f.v_cache[base + e];
       }
     }

@@ -54,10 +54,17 @@ template <typename S>
 cudaError_t ConvertFrom(DType dst_t, const StridedCopyArgs& a, int64_t n, cudaStream_t s) {
   const unsigned blocks = Blocks(n, 256);
   switch (dst_t) {
-    case DType::kF32: ConvertKernel<S, float><<<blocks, 256, 0, s>>>(a, n); break;
-    case DType::kF16: ConvertKernel<S, __half><<<blocks, 256, 0, s>>>(a, n); break;
-    case DType::kBF16: ConvertKernel<S, __nv_bfloat16><<<blocks, 256, 0, s>>>(a, n); break;
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      ConvertKernel<S, float><<<blocks, 256, 0, s>>>(a, n);
+      break;
+    case DType::kF16:
+      ConvertKernel<S, __half><<<blocks, 256, 0, s>>>(a, n);
+      break;
+    case DType::kBF16:
+      ConvertKernel<S, __nv_bfloat16><<<blocks, 256, 0, s>>>(a, n);
+      break;
+    default:
+      return cudaErrorInvalidValue;
   }
   return cudaGetLastError();
 }
@@ -83,8 +90,8 @@ cudaError_t LaunchGather(const void* src, int64_t src_stride, int64_t src_rows, 
   const int64_t elems = row_bytes / static_cast<int64_t>(sizeof(E));
   int threads = elems >= 256 ? 256 : (elems >= 64 ? 64 : 32);
   GatherKernel<E><<<static_cast<unsigned>(n), threads, 0, stream>>>(
-      static_cast<const char*>(src), src_stride, src_rows, idx, static_cast<char*>(out),
-      out_stride, elems);
+      static_cast<const char*>(src), src_stride, src_rows, idx, static_cast<char*>(out), out_stride,
+      elems);
   return cudaGetLastError();
 }
 
@@ -96,19 +103,32 @@ cudaError_t StridedCopy(DType src_t, DType dst_t, const StridedCopyArgs& a, cuda
   if (src_t == dst_t) {
     const unsigned blocks = Blocks(n, 256);
     switch (DTypeSize(src_t)) {
-      case 1: RawKernel<uint8_t><<<blocks, 256, 0, stream>>>(a, n); break;
-      case 2: RawKernel<uint16_t><<<blocks, 256, 0, stream>>>(a, n); break;
-      case 4: RawKernel<uint32_t><<<blocks, 256, 0, stream>>>(a, n); break;
-      case 8: RawKernel<uint64_t><<<blocks, 256, 0, stream>>>(a, n); break;
-      default: return cudaErrorInvalidValue;
+      case 1:
+        RawKernel<uint8_t><<<blocks, 256, 0, stream>>>(a, n);
+        break;
+      case 2:
+        RawKernel<uint16_t><<<blocks, 256, 0, stream>>>(a, n);
+        break;
+      case 4:
+        RawKernel<uint32_t><<<blocks, 256, 0, stream>>>(a, n);
+        break;
+      case 8:
+        RawKernel<uint64_t><<<blocks, 256, 0, stream>>>(a, n);
+        break;
+      default:
+        return cudaErrorInvalidValue;
     }
     return cudaGetLastError();
   }
   switch (src_t) {
-    case DType::kF32: return ConvertFrom<float>(dst_t, a, n, stream);
-    case DType::kF16: return ConvertFrom<__half>(dst_t, a, n, stream);
-    case DType::kBF16: return ConvertFrom<__nv_bfloat16>(dst_t, a, n, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return ConvertFrom<float>(dst_t, a, n, stream);
+    case DType::kF16:
+      return ConvertFrom<__half>(dst_t, a, n, stream);
+    case DType::kBF16:
+      return ConvertFrom<__nv_bfloat16>(dst_t, a, n, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

@@ -8,8 +8,8 @@ namespace pagellm::cuda {
 
 Status CudaStatus(cudaError_t err, const char* op, const char* what) {
   if (err == cudaSuccess) return OkStatus();
-  std::string msg = fmt::format("{}: {}: {}: {}", op, what, cudaGetErrorName(err),
-                                cudaGetErrorString(err));
+  std::string msg =
+      fmt::format("{}: {}: {}: {}", op, what, cudaGetErrorName(err), cudaGetErrorString(err));
   if (err == cudaErrorMemoryAllocation) return ResourceExhaustedError(std::move(msg));
   return InternalError(std::move(msg));
 }
@@ -35,17 +35,17 @@ Status UseDevice(const char* op, const ExecCtx& ctx) {
 
 Status CheckFloat(const char* op, DType d, const char* name) {
   if (d == DType::kF32 || d == DType::kF16 || d == DType::kBF16) return OkStatus();
-  return InvalidArgumentError(
-      fmt::format("{}: {} has dtype {}, expected float32/float16/bfloat16", op, name, DTypeName(d)));
+  return InvalidArgumentError(fmt::format("{}: {} has dtype {}, expected float32/float16/bfloat16",
+                                          op, name, DTypeName(d)));
 }
 
 Status CheckOneDType(const char* op, std::initializer_list<DType> ts) {
   const DType first = *ts.begin();
   for (DType t : ts)
     if (t != first)
-      return UnimplementedError(fmt::format(
-          "{}: the CUDA backend needs one dtype for activations/outputs, got {} and {}", op,
-          DTypeName(first), DTypeName(t)));
+      return UnimplementedError(
+          fmt::format("{}: the CUDA backend needs one dtype for activations/outputs, got {} and {}",
+                      op, DTypeName(first), DTypeName(t)));
   return CheckFloat(op, first, "input");
 }
 

@@ -17,10 +17,10 @@ namespace pagellm::cuda {
 // "<op>: <what>: <cuda error name>: <description>".
 Status CudaStatus(cudaError_t err, const char* op, const char* what);
 
-#define PAGELLM_CUDA_RETURN_IF_ERROR(op, expr)                           \
-  do {                                                                   \
-    cudaError_t _pagellm_cuda_err = (expr);                              \
-    if (_pagellm_cuda_err != cudaSuccess)                                \
+#define PAGELLM_CUDA_RETURN_IF_ERROR(op, expr)                          \
+  do {                                                                  \
+    cudaError_t _pagellm_cuda_err = (expr);                             \
+    if (_pagellm_cuda_err != cudaSuccess)                               \
       return ::pagellm::cuda::CudaStatus(_pagellm_cuda_err, op, #expr); \
   } while (0)
 

@@ -89,9 +89,12 @@ double RelError(const std::vector<float>& out, const std::vector<double>& ref) {
 
 double Tolerance(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return 1e-5;
-    case DType::kBF16: return 1e-2;
-    default: return 2e-3;
+    case DType::kF32:
+      return 1e-5;
+    case DType::kBF16:
+      return 1e-2;
+    default:
+      return 2e-3;
   }
 }
 

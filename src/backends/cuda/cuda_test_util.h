@@ -14,8 +14,8 @@
 namespace pagellm::cuda::testing {
 
 bool HasCudaDevice();
-#define PAGELLM_SKIP_WITHOUT_CUDA()                                        \
-  do {                                                                     \
+#define PAGELLM_SKIP_WITHOUT_CUDA()                                                   \
+  do {                                                                                \
     if (!::pagellm::cuda::testing::HasCudaDevice()) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
 

@@ -8,24 +8,33 @@ namespace {
 // act follows ops::Activation: kSilu, kGeluTanh, kGeluExact, kRelu, kGeluQuick.
 __device__ __forceinline__ float Act(int act, float x) {
   switch (act) {
-    case 0: return x / (1.f + __expf(-x));
+    case 0:
+      return x / (1.f + __expf(-x));
     case 1: {
       const float k = 0.7978845608028654f;  // sqrt(2/pi)
       return 0.5f * x * (1.f + tanhf(k * (x + 0.044715f * x * x * x)));
     }
-    case 2: return 0.5f * x * (1.f + erff(x * 0.7071067811865476f));
-    case 3: return fmaxf(x, 0.f);
-    default: return x / (1.f + __expf(-1.702f * x));
+    case 2:
+      return 0.5f * x * (1.f + erff(x * 0.7071067811865476f));
+    case 3:
+      return fmaxf(x, 0.f);
+    default:
+      return x / (1.f + __expf(-1.702f * x));
   }
 }
 
 __device__ __forceinline__ float Apply(const PointwiseArgs& p, float a, float b) {
   switch (p.op) {
-    case PointwiseOp::kAct: return Act(p.act, a);
-    case PointwiseOp::kScale: return a * p.scalar;
-    case PointwiseOp::kSoftCap: return p.scalar * tanhf(a / p.scalar);
-    case PointwiseOp::kAdd: return a + b;
-    default: return Act(p.act, a) * b;
+    case PointwiseOp::kAct:
+      return Act(p.act, a);
+    case PointwiseOp::kScale:
+      return a * p.scalar;
+    case PointwiseOp::kSoftCap:
+      return p.scalar * tanhf(a / p.scalar);
+    case PointwiseOp::kAdd:
+      return a + b;
+    default:
+      return Act(p.act, a) * b;
   }
 }
 
@@ -84,10 +93,14 @@ cudaError_t LaunchPointwise(const PointwiseArgs& p, cudaStream_t stream) {
 
 cudaError_t Pointwise(DType dtype, const PointwiseArgs& args, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF32: return LaunchPointwise<float>(args, stream);
-    case DType::kF16: return LaunchPointwise<__half>(args, stream);
-    case DType::kBF16: return LaunchPointwise<__nv_bfloat16>(args, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return LaunchPointwise<float>(args, stream);
+    case DType::kF16:
+      return LaunchPointwise<__half>(args, stream);
+    case DType::kBF16:
+      return LaunchPointwise<__nv_bfloat16>(args, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

@@ -87,7 +87,8 @@ Status DeviceCopy(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t*
   return OkStatus();
 }
 
-Status HostToDevice(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape, int rank) {
+Status HostToDevice(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape,
+                    int rank) {
   constexpr const char* kOp = "cuda::Copy";
   const int64_t n = Numel(shape, rank);
   const size_t bytes = static_cast<size_t>(n) * DTypeSize(src.dtype);
@@ -106,15 +107,16 @@ Status HostToDevice(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_
     return OkStatus();
   }
   ASSIGN_OR_RETURN(Tensor tmp, Scratch(kOp, ctx, n, src.dtype));
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, cudaMemcpyAsync(tmp.data(), host, bytes,
-                                                    cudaMemcpyHostToDevice, StreamOf(ctx)));
+  PAGELLM_CUDA_RETURN_IF_ERROR(
+      kOp, cudaMemcpyAsync(tmp.data(), host, bytes, cudaMemcpyHostToDevice, StreamOf(ctx)));
   std::vector<int64_t> packed_strides(rank);
   for (int d = rank - 1; d >= 0; --d)
     packed_strides[d] = d == rank - 1 ? 1 : packed_strides[d + 1] * shape[d + 1];
   return DeviceCopy(ctx, {tmp.data(), src.dtype, packed_strides.data()}, dst, shape, rank);
 }
 
-Status DeviceToHost(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape, int rank) {
+Status DeviceToHost(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_t* shape,
+                    int rank) {
   constexpr const char* kOp = "cuda::Copy";
   const int64_t n = Numel(shape, rank);
   const size_t bytes = static_cast<size_t>(n) * DTypeSize(dst.dtype);
@@ -125,7 +127,8 @@ Status DeviceToHost(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_
   Tensor tmp;
   if (src.dtype != dst.dtype || !IsContiguous(shape, src.strides, rank)) {
     ASSIGN_OR_RETURN(tmp, Scratch(kOp, ctx, n, dst.dtype));
-    RETURN_IF_ERROR(DeviceCopy(ctx, src, {tmp.data(), dst.dtype, packed_strides.data()}, shape, rank));
+    RETURN_IF_ERROR(
+        DeviceCopy(ctx, src, {tmp.data(), dst.dtype, packed_strides.data()}, shape, rank));
     dev = tmp.data();
   }
   const bool dst_contig = IsContiguous(shape, dst.strides, rank);
@@ -141,16 +144,15 @@ Status DeviceToHost(const ExecCtx& ctx, CopySide src, CopySide dst, const int64_
 }
 
 Status Gather(const char* op, const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx,
-              int64_t num_src_rows, const int32_t* rows, int64_t num_rows, int64_t width,
-              void* out, DType out_dtype, int64_t ldo) {
+              int64_t num_src_rows, const int32_t* rows, int64_t num_rows, int64_t width, void* out,
+              DType out_dtype, int64_t ldo) {
   if (x_dtype != out_dtype)
     return UnimplementedError(fmt::format("{}: CUDA gathers need one dtype, got {} and {}", op,
                                           DTypeName(x_dtype), DTypeName(out_dtype)));
   RETURN_IF_ERROR(UseDevice(op, ctx));
   const int64_t es = static_cast<int64_t>(DTypeSize(x_dtype));
-  PAGELLM_CUDA_RETURN_IF_ERROR(
-      op, kernels::GatherRows(x, ldx * es, num_src_rows, rows, num_rows, out, ldo * es,
-                              width * es, StreamOf(ctx)));
+  PAGELLM_CUDA_RETURN_IF_ERROR(op, kernels::GatherRows(x, ldx * es, num_src_rows, rows, num_rows,
+                                                       out, ldo * es, width * es, StreamOf(ctx)));
   return OkStatus();
 }
 
@@ -178,8 +180,8 @@ Status Add(const ExecCtx& ctx, const void* a, DType a_dtype, const void* b, DTyp
   return RunFlat("cuda::Add", ctx, p, {a_dtype, b_dtype, out_dtype}, a_dtype);
 }
 
-Status Scale(const ExecCtx& ctx, const void* x, DType x_dtype, float s, void* out,
-             DType out_dtype, int64_t n) {
+Status Scale(const ExecCtx& ctx, const void* x, DType x_dtype, float s, void* out, DType out_dtype,
+             int64_t n) {
   PointwiseArgs p;
   p.op = PointwiseOp::kScale;
   p.scalar = s;

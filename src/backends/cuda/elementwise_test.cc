@@ -10,12 +10,16 @@ using namespace pagellm::cuda::testing;  // NOLINT
 
 double ActRef(ops::Activation act, double x) {
   switch (act) {
-    case ops::Activation::kSilu: return x / (1 + std::exp(-x));
+    case ops::Activation::kSilu:
+      return x / (1 + std::exp(-x));
     case ops::Activation::kGeluTanh:
       return 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
-    case ops::Activation::kGeluExact: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    case ops::Activation::kRelu: return x > 0 ? x : 0;
-    case ops::Activation::kGeluQuick: return x / (1 + std::exp(-1.702 * x));
+    case ops::Activation::kGeluExact:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case ops::Activation::kRelu:
+      return x > 0 ? x : 0;
+    case ops::Activation::kGeluQuick:
+      return x / (1 + std::exp(-1.702 * x));
   }
   return 0;
 }
@@ -60,7 +64,8 @@ TEST_P(CudaElementwise, GatedActivationOnStridedInput) {
   std::vector<double> ref;
   for (int64_t r = 0; r < t; ++r)
     for (int64_t c = 0; c < inter; ++c) {
-      const double g = buf[r * (2 * inter + 16) + 8 + c], u = buf[r * (2 * inter + 16) + 8 + inter + c];
+      const double g = buf[r * (2 * inter + 16) + 8 + c],
+                   u = buf[r * (2 * inter + 16) + 8 + inter + c];
       ref.push_back(ActRef(ops::Activation::kSilu, g) * u);
     }
   EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
@@ -69,18 +74,19 @@ TEST_P(CudaElementwise, GatedActivationOnStridedInput) {
 TEST_P(CudaElementwise, AddScaleSoftCap) {
   const DType dt = GetParam();
   for (const Shape& shape : {Shape{3, 1001}, Shape{4, 1024}}) {
-  auto a = RandomValues(rng_, shape.numel(), dt, -5, 5), b = RandomValues(rng_, shape.numel(), dt);
-  Tensor da = ToDevice(a, shape, dt), db = ToDevice(b, shape, dt), out = Poisoned(shape, dt);
-  std::vector<double> ref(a.size());
-  ASSERT_TRUE(ops::Add(GpuCtx(), da, db, out).ok());
-  for (size_t i = 0; i < a.size(); ++i) ref[i] = double(a[i]) + b[i];
-  EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
-  ASSERT_TRUE(ops::Scale(GpuCtx(), da, 0.37f, out).ok());
-  for (size_t i = 0; i < a.size(); ++i) ref[i] = double(a[i]) * 0.37f;
-  EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
-  ASSERT_TRUE(ops::SoftCap(GpuCtx(), da, 3.f).ok());  // in place
-  for (size_t i = 0; i < a.size(); ++i) ref[i] = 3.0 * std::tanh(a[i] / 3.0);
-  EXPECT_LE(RelError(ToHostFloats(da), ref), Tolerance(dt));
+    auto a = RandomValues(rng_, shape.numel(), dt, -5, 5),
+         b = RandomValues(rng_, shape.numel(), dt);
+    Tensor da = ToDevice(a, shape, dt), db = ToDevice(b, shape, dt), out = Poisoned(shape, dt);
+    std::vector<double> ref(a.size());
+    ASSERT_TRUE(ops::Add(GpuCtx(), da, db, out).ok());
+    for (size_t i = 0; i < a.size(); ++i) ref[i] = double(a[i]) + b[i];
+    EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
+    ASSERT_TRUE(ops::Scale(GpuCtx(), da, 0.37f, out).ok());
+    for (size_t i = 0; i < a.size(); ++i) ref[i] = double(a[i]) * 0.37f;
+    EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt));
+    ASSERT_TRUE(ops::SoftCap(GpuCtx(), da, 3.f).ok());  // in place
+    for (size_t i = 0; i < a.size(); ++i) ref[i] = 3.0 * std::tanh(a[i] / 3.0);
+    EXPECT_LE(RelError(ToHostFloats(da), ref), Tolerance(dt));
   }
 }
 
@@ -139,24 +145,26 @@ TEST_P(CudaElementwise, RmsNormIntoFloat32) {
 
 TEST_P(CudaElementwise, LayerNorm) {
   const DType dt = GetParam();
-  const int64_t rows = 4, h = 777;
-  auto x = RandomValues(rng_, rows * h, dt, -1, 3), w = RandomValues(rng_, h, dt),
-       b = RandomValues(rng_, h, dt);
-  Tensor dx = ToDevice(x, Shape{rows, h}, dt), dw = ToDevice(w, Shape{h}, dt),
-         db = ToDevice(b, Shape{h}, dt), out = Poisoned(Shape{rows, h}, dt);
-  for (bool with_bias : {false, true}) {
-    ASSERT_TRUE(ops::LayerNorm(GpuCtx(), dx, dw, with_bias ? &db : nullptr, 1e-5f, out).ok());
-    std::vector<double> ref(x.size());
-    for (int64_t i = 0; i < rows; ++i) {
-      double mean = 0, var = 0;
-      for (int64_t c = 0; c < h; ++c) mean += x[i * h + c];
-      mean /= h;
-      for (int64_t c = 0; c < h; ++c) var += (x[i * h + c] - mean) * (x[i * h + c] - mean);
-      const double inv = 1 / std::sqrt(var / h + 1e-5);
-      for (int64_t c = 0; c < h; ++c)
-        ref[i * h + c] = (x[i * h + c] - mean) * inv * w[c] + (with_bias ? b[c] : 0.0);
+  for (int64_t h : {777, 1024}) {  // scalar and vectorised kernels
+    const int64_t rows = 4;
+    auto x = RandomValues(rng_, rows * h, dt, -1, 3), w = RandomValues(rng_, h, dt),
+         b = RandomValues(rng_, h, dt);
+    Tensor dx = ToDevice(x, Shape{rows, h}, dt), dw = ToDevice(w, Shape{h}, dt),
+           db = ToDevice(b, Shape{h}, dt), out = Poisoned(Shape{rows, h}, dt);
+    for (bool with_bias : {false, true}) {
+      ASSERT_TRUE(ops::LayerNorm(GpuCtx(), dx, dw, with_bias ? &db : nullptr, 1e-5f, out).ok());
+      std::vector<double> ref(x.size());
+      for (int64_t i = 0; i < rows; ++i) {
+        double mean = 0, var = 0;
+        for (int64_t c = 0; c < h; ++c) mean += x[i * h + c];
+        mean /= h;
+        for (int64_t c = 0; c < h; ++c) var += (x[i * h + c] - mean) * (x[i * h + c] - mean);
+        const double inv = 1 / std::sqrt(var / h + 1e-5);
+        for (int64_t c = 0; c < h; ++c)
+          ref[i * h + c] = (x[i * h + c] - mean) * inv * w[c] + (with_bias ? b[c] : 0.0);
+      }
+      EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt)) << h << " " << with_bias;
     }
-    EXPECT_LE(RelError(ToHostFloats(out), ref), Tolerance(dt)) << with_bias;
   }
 }
 
@@ -201,20 +209,21 @@ TEST_P(CudaElementwise, RotaryOnFusedQkv) {
 TEST_P(CudaElementwise, CopyConvertsAndHandlesStrides) {
   const DType dt = GetParam();
   std::vector<float> v(6 * 45);  // multiples of 1/64 in [-1, 1]: exact in every float type
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(static_cast<int>(rng_() % 129) - 64) / 64;
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<float>(static_cast<int>(rng_() % 129) - 64) / 64;
   Tensor host = Tensor::FromVector(v, Shape{6, 45}, DType::kF32);
   Tensor dev = Poisoned(Shape{6, 45}, dt);
-  ASSERT_TRUE(ops::Copy(GpuCtx(), host, dev).ok());                    // H2D with conversion
+  ASSERT_TRUE(ops::Copy(GpuCtx(), host, dev).ok());  // H2D with conversion
   std::vector<double> ref(v.begin(), v.end());
   EXPECT_EQ(RelError(ToHostFloats(dev), ref), 0.0);
-  Tensor cols = dev.Slice(1, 5, 30);                               // strided D2D
+  Tensor cols = dev.Slice(1, 5, 30);  // strided D2D
   Tensor dst = Poisoned(Shape{6, 25}, DType::kF32);
   ASSERT_TRUE(ops::Copy(GpuCtx(), cols, dst).ok());
   std::vector<double> ref2;
   for (int r = 0; r < 6; ++r)
     for (int c = 5; c < 30; ++c) ref2.push_back(v[r * 45 + c]);
   EXPECT_EQ(RelError(ToHostFloats(dst), ref2), 0.0);
-  Tensor back = Tensor::EmptyHost(Shape{6, 25}, DType::kBF16);    // D2H strided + convert
+  Tensor back = Tensor::EmptyHost(Shape{6, 25}, DType::kBF16);  // D2H strided + convert
   ASSERT_TRUE(ops::Copy(GpuCtx(), cols, back).ok());
   EXPECT_EQ(RelError(back.ToFloatVector(), ref2), 0.0);
 }

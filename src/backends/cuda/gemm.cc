@@ -4,10 +4,13 @@
 // weight buffer read column-major as [in, out] (transa = T) and x_cm is x read as [in, T].
 // All float types accumulate in f32 (CUBLAS_COMPUTE_32F; f32 never uses TF32).
 #include <cublasLt.h>
+#include <cublas_v2.h>
 #include <fmt/format.h>
 
+#include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 
 #include "backends/cuda/cuda_common.h"
@@ -43,8 +46,10 @@ using AlgoKey = std::tuple<int64_t, int64_t, int64_t, int, bool, uint32_t, uint3
 struct LtDevice {
   std::mutex mu;
   cublasLtHandle_t handle = nullptr;
+  cublasHandle_t blas = nullptr;  // fallback for layouts cuBLASLt declines
   std::map<cudaStream_t, Tensor> workspaces;
   std::map<AlgoKey, cublasLtMatmulAlgo_t> algos;
+  std::set<AlgoKey> no_algo;  // layouts cuBLASLt declined: go straight to cuBLAS
 };
 
 LtDevice& DeviceState(int index) {
@@ -100,6 +105,8 @@ Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&al
     *algo = it->second;
     return OkStatus();
   }
+  if (dev.no_algo.count(key))
+    return UnimplementedError(fmt::format("{}: cuBLASLt found no algorithm", kOp));
   LT_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&d.pref));
   const size_t ws = kWorkspaceBytes;
   LT_RETURN_IF_ERROR(cublasLtMatmulPreferenceSetAttribute(
@@ -112,11 +119,99 @@ Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&al
         cublasLtMatmulPreferenceSetAttribute(d.pref, attrs[i], &align[i], sizeof(align[i])));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  LT_RETURN_IF_ERROR(cublasLtMatmulAlgoGetHeuristic(dev.handle, d.op, d.a, d.b, d.c, d.c, d.pref,
-                                                    1, &result, &found));
-  if (found < 1) return UnimplementedError(fmt::format("{}: cuBLASLt found no algorithm", kOp));
+  const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(dev.handle, d.op, d.a, d.b, d.c, d.c,
+                                                           d.pref, 1, &result, &found);
+  if (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found < 1)) {
+    dev.no_algo.insert(key);
+    return UnimplementedError(fmt::format("{}: cuBLASLt found no algorithm", kOp));
+  }
+  RETURN_IF_ERROR(LtStatus(hs, "cublasLtMatmulAlgoGetHeuristic"));
   dev.algos.emplace(key, result.algo);
   *algo = result.algo;
+  return OkStatus();
+}
+
+// y[n, m] += bias[m] (bias of any float dtype): convert it to y's dtype, then a pointwise add
+// whose b operand has row stride 0 (a broadcast row).
+Status AddBias(const ExecCtx& ctx, const void* bias, DType bias_dtype, void* y, DType y_dtype,
+               int64_t ldy, int64_t n, int64_t m) {
+  cudaStream_t stream = StreamOf(ctx);
+  ASSIGN_OR_RETURN(Tensor b, Scratch(kOp, ctx, m, y_dtype));
+  kernels::StridedCopyArgs c;
+  c.rank = 1;
+  c.shape[0] = m;
+  c.src_stride[0] = c.dst_stride[0] = 1;
+  c.src = bias;
+  c.dst = b.data();
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::StridedCopy(bias_dtype, y_dtype, c, stream));
+  kernels::PointwiseArgs p;
+  p.op = kernels::PointwiseOp::kAdd;
+  p.a = {y, ldy};
+  p.b = {b.data(), 0};
+  p.out = y;
+  p.out_stride = ldy;
+  p.rows = n;
+  p.cols = m;
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(y_dtype, p, stream));
+  return OkStatus();
+}
+
+struct GemmArgs {
+  const void *x, *w, *bias;  // bias: only when the epilogue adds it (same dtype as y)
+  void* y;
+  DType dt, yt;
+  int64_t m, n, k, ldx, ldy;
+};
+
+// cuBLASLt matmul; Unimplemented when it has no algorithm for this layout.
+Status LtGemm(const ExecCtx& ctx, LtDevice& dev, const GemmArgs& g) {
+  cudaStream_t stream = StreamOf(ctx);
+  if (!dev.handle) LT_RETURN_IF_ERROR(cublasLtCreate(&dev.handle));
+  auto ws_it = dev.workspaces.find(stream);
+  if (ws_it == dev.workspaces.end()) {
+    ASSIGN_OR_RETURN(Tensor ws,
+                     Scratch(kOp, ctx, static_cast<int64_t>(kWorkspaceBytes), DType::kU8));
+    ws_it = dev.workspaces.emplace(stream, std::move(ws)).first;
+  }
+  Descs d;
+  RETURN_IF_ERROR(MakeDescs(g.dt, g.yt, g.m, g.n, g.k, g.ldx, g.ldy, g.bias, d));
+  const uint32_t align[4] = {Alignment(g.w), Alignment(g.x), Alignment(g.y), Alignment(g.y)};
+  const int types = static_cast<int>(g.dt) * 16 + static_cast<int>(g.yt);
+  const AlgoKey key{g.m,
+                    g.n,
+                    g.k,
+                    types,
+                    g.bias != nullptr,
+                    align[0],
+                    align[1],
+                    align[2],
+                    g.bias ? Alignment(g.bias) : 0u,
+                    g.ldx,
+                    g.ldy};
+  cublasLtMatmulAlgo_t algo;
+  RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
+  const float alpha = 1.f, beta = 0.f;
+  const cublasStatus_t st =
+      cublasLtMatmul(dev.handle, d.op, &alpha, g.w, d.a, g.x, d.b, &beta, g.y, d.c, g.y, d.c, &algo,
+                     ws_it->second.data(), kWorkspaceBytes, stream);
+  if (st == CUBLAS_STATUS_NOT_SUPPORTED)
+    return UnimplementedError(fmt::format("{}: cuBLASLt: layout not supported", kOp));
+  return LtStatus(st, "cublasLtMatmul");
+}
+
+// Classic cuBLAS, for layouts cuBLASLt declines (e.g. rows that are not 4-byte aligned).
+Status BlasGemm(const ExecCtx& ctx, LtDevice& dev, const GemmArgs& g) {
+  constexpr int64_t kMax = std::numeric_limits<int>::max();
+  if (g.m > kMax || g.n > kMax || g.k > kMax || g.ldx > kMax || g.ldy > kMax)
+    return UnimplementedError(fmt::format("{}: sizes beyond int for cublasGemmEx", kOp));
+  if (!dev.blas) LT_RETURN_IF_ERROR(cublasCreate(&dev.blas));
+  LT_RETURN_IF_ERROR(cublasSetStream(dev.blas, StreamOf(ctx)));
+  const float alpha = 1.f, beta = 0.f;
+  LT_RETURN_IF_ERROR(
+      cublasGemmEx(dev.blas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(g.m), static_cast<int>(g.n),
+                   static_cast<int>(g.k), &alpha, g.w, LtType(g.dt), static_cast<int>(g.k), g.x,
+                   LtType(g.dt), static_cast<int>(g.ldx), &beta, g.y, LtType(g.yt),
+                   static_cast<int>(g.ldy), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   return OkStatus();
 }
 
@@ -126,7 +221,7 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
               DType w_dtype, const void* bias, DType bias_dtype, void* y, DType y_dtype,
               int64_t ldy, int64_t tokens, int64_t out_features, int64_t in_features) {
   RETURN_IF_ERROR(CheckOneDType(kOp, {x_dtype, w_dtype}));
-  // y is x's dtype, or f32 (e.g. logits); cuBLASLt supports both with f32 accumulation.
+  // y is x's dtype, or f32 (e.g. logits); both accumulate in f32.
   if (y_dtype != x_dtype && y_dtype != DType::kF32)
     return UnimplementedError(fmt::format("{}: y must be {} or float32, got {}", kOp,
                                           DTypeName(x_dtype), DTypeName(y_dtype)));
@@ -137,53 +232,22 @@ Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, con
   if (k == 0) return UnimplementedError(fmt::format("{}: in_features == 0", kOp));
   if (n == 1) ldx = k, ldy = m;  // a single row: its stride is irrelevant
   if (ldx < k || ldy < m)
-    return InvalidArgumentError(fmt::format("{}: row strides {} / {} below widths {} / {}", kOp,
-                                            ldx, ldy, k, m));
-  // A bias of another dtype than y is added by a separate pass (the epilogue reads y's type).
-  const bool epi_bias = bias && bias_dtype == y_dtype;
-  const void* bias_ptr = epi_bias ? bias : nullptr;
-  cudaStream_t stream = StreamOf(ctx);
+    return InvalidArgumentError(
+        fmt::format("{}: row strides {} / {} below widths {} / {}", kOp, ldx, ldy, k, m));
+  // The epilogue adds a bias of y's dtype; any other bias is added by a separate pass.
+  GemmArgs g{x,   w,  bias && bias_dtype == y_dtype ? bias : nullptr, y, x_dtype, y_dtype, m, n, k,
+             ldx, ldy};
   LtDevice& dev = DeviceState(ctx.device.index);
-  std::lock_guard<std::mutex> lock(dev.mu);
-  if (!dev.handle) LT_RETURN_IF_ERROR(cublasLtCreate(&dev.handle));
-  auto ws_it = dev.workspaces.find(stream);
-  if (ws_it == dev.workspaces.end()) {
-    ASSIGN_OR_RETURN(Tensor ws,
-                     Scratch(kOp, ctx, static_cast<int64_t>(kWorkspaceBytes), DType::kU8));
-    ws_it = dev.workspaces.emplace(stream, std::move(ws)).first;
+  {
+    std::lock_guard<std::mutex> lock(dev.mu);
+    Status st = LtGemm(ctx, dev, g);
+    if (st.code() == StatusCode::kUnimplemented) {
+      g.bias = nullptr;
+      st = BlasGemm(ctx, dev, g);
+    }
+    RETURN_IF_ERROR(st);
   }
-  Descs d;
-  RETURN_IF_ERROR(MakeDescs(x_dtype, y_dtype, m, n, k, ldx, ldy, bias_ptr, d));
-  const uint32_t align[4] = {Alignment(w), Alignment(x), Alignment(y), Alignment(y)};
-  const int types = static_cast<int>(x_dtype) * 16 + static_cast<int>(y_dtype);
-  const AlgoKey key{m,        n,        k,        types, epi_bias, align[0],
-                    align[1], align[2], bias_ptr ? Alignment(bias_ptr) : 0u, ldx, ldy};
-  cublasLtMatmulAlgo_t algo;
-  RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
-  const float alpha = 1.f, beta = 0.f;
-  LT_RETURN_IF_ERROR(cublasLtMatmul(dev.handle, d.op, &alpha, w, d.a, x, d.b, &beta, y, d.c, y,
-                                    d.c, &algo, ws_it->second.data(), kWorkspaceBytes, stream));
-  if (bias && !epi_bias) {
-    // Convert the bias to y's dtype, then y[r, :] += bias as a pointwise add whose b operand
-    // has row stride 0 (a broadcast row).
-    ASSIGN_OR_RETURN(Tensor b, Scratch(kOp, ctx, m, y_dtype));
-    kernels::StridedCopyArgs c;
-    c.rank = 1;
-    c.shape[0] = m;
-    c.src_stride[0] = c.dst_stride[0] = 1;
-    c.src = bias;
-    c.dst = b.data();
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::StridedCopy(bias_dtype, y_dtype, c, stream));
-    kernels::PointwiseArgs p;
-    p.op = kernels::PointwiseOp::kAdd;
-    p.a = {y, ldy};
-    p.b = {b.data(), 0};
-    p.out = y;
-    p.out_stride = ldy;
-    p.rows = n;
-    p.cols = m;
-    PAGELLM_CUDA_RETURN_IF_ERROR(kOp, kernels::Pointwise(y_dtype, p, stream));
-  }
+  if (bias && !g.bias) return AddBias(ctx, bias, bias_dtype, y, y_dtype, ldy, n, m);
   return OkStatus();
 }
 

@@ -20,7 +20,7 @@ class CudaGemm : public ::testing::TestWithParam<DType> {
 
 TEST_P(CudaGemm, MatchesReference) {
   const DType dt = GetParam();
-  const GemmCase cases[] = {{1, 64, 48, false},  {7, 129, 65, true},    {33, 256, 96, true},
+  const GemmCase cases[] = {{1, 64, 48, false},      {7, 129, 65, true},    {33, 256, 96, true},
                             {128, 1024, 520, false}, {300, 40, 1000, true}, {2, 4096, 8, false}};
   for (const GemmCase& c : cases) {
     auto x = RandomValues(rng_, c.t * c.in, dt), w = RandomValues(rng_, c.out * c.in, dt);

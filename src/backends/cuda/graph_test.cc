@@ -68,8 +68,8 @@ Step MakeStep(std::mt19937& rng) {
 }
 
 Status RunStep(const ExecCtx& ctx, Step& s) {
-  RETURN_IF_ERROR(ops::ApplyRotary(ctx, s.meta.positions, s.cos_sin, 128, ops::RopeStyle::kNeox,
-                                   s.q, s.k));
+  RETURN_IF_ERROR(
+      ops::ApplyRotary(ctx, s.meta.positions, s.cos_sin, 128, ops::RopeStyle::kNeox, s.q, s.k));
   RETURN_IF_ERROR(ops::WriteKVCache(ctx, s.k, s.v, s.meta, s.kc, s.vc));
   AttentionParams params;
   params.scale = 0.088f;

@@ -52,7 +52,7 @@ cudaError_t GatherRows(const void* src, int64_t src_stride_bytes, int64_t src_ro
 enum class NormKind : int { kRms, kAddRms, kLayer };
 struct NormArgs {
   NormKind kind = NormKind::kRms;
-  Mat x;              // input rows
+  Mat x;                     // input rows
   void* residual = nullptr;  // kAddRms: updated in place (residual += x)
   int64_t residual_stride = 0;
   const void* weight = nullptr;
@@ -131,9 +131,9 @@ cudaError_t AttentionDecode(DType dtype, const AttentionArgs& args, cudaStream_t
 // Merges decode splits (part_o / part_ml) into out; used by every decode path.
 cudaError_t AttentionReduce(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 // Register-resident decode (attention_decode.cu): lanes split head_dim, warps split the keys,
-// heads_per_cta <= AttentionDecodeFastMaxHeads(); head_dim in {64, 96, 128}.
+// heads_per_cta <= AttentionDecodeFastMaxHeads(head_dim); head_dim in {64, 96, 128, 256}.
 bool AttentionDecodeFastSupported(int head_dim);
-int AttentionDecodeFastMaxHeads();
+int AttentionDecodeFastMaxHeads(int head_dim);
 cudaError_t AttentionDecodeFast(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 // Tensor-core prefill (attention_tc.cu): f16/bf16, head_dim % 16 == 0 and <= 128. A CTA holds
 // AttentionTcRows() rows (tile_tokens * heads_per_cta <= that). SmemBytes is 0 if unsupported.

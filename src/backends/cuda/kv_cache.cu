@@ -35,10 +35,14 @@ cudaError_t Launch(const KVWriteArgs& p, cudaStream_t stream) {
 
 cudaError_t WriteKV(DType dtype, const KVWriteArgs& args, cudaStream_t stream) {
   switch (DTypeSize(dtype)) {
-    case 4: return Launch<float>(args, stream);
-    case 2: return Launch<uint16_t>(args, stream);
-    case 1: return Launch<uint8_t>(args, stream);
-    default: return cudaErrorInvalidValue;
+    case 4:
+      return Launch<float>(args, stream);
+    case 2:
+      return Launch<uint16_t>(args, stream);
+    case 1:
+      return Launch<uint8_t>(args, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

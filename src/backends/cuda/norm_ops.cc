@@ -120,8 +120,8 @@ Status ApplyRotary(const ExecCtx& ctx, const int32_t* positions, int64_t num_tok
 
 Status WriteKVCache(const ExecCtx& ctx, const void* k, DType k_dtype, int64_t ldk, const void* v,
                     DType v_dtype, int64_t ldv, int64_t hk, int64_t head_dim,
-                    const AttentionMetadata& meta, void* k_cache, void* v_cache,
-                    DType cache_dtype, int64_t num_blocks, int64_t block_size) {
+                    const AttentionMetadata& meta, void* k_cache, void* v_cache, DType cache_dtype,
+                    int64_t num_blocks, int64_t block_size) {
   constexpr const char* kOp = "cuda::WriteKVCache";
   RETURN_IF_ERROR(CheckOneDType(kOp, {k_dtype, v_dtype, cache_dtype}));
   const int64_t tokens = static_cast<int64_t>(meta.slot_mapping_host.size());
@@ -129,9 +129,8 @@ Status WriteKVCache(const ExecCtx& ctx, const void* k, DType k_dtype, int64_t ld
   const Tensor& slots = meta.slot_mapping;
   if (!slots.device().is_cuda() || slots.dtype() != DType::kI32 || slots.numel() < tokens ||
       !slots.is_contiguous())
-    return InvalidArgumentError(
-        fmt::format("{}: meta.slot_mapping must be a contiguous int32 CUDA tensor of {} slots",
-                    kOp, tokens));
+    return InvalidArgumentError(fmt::format(
+        "{}: meta.slot_mapping must be a contiguous int32 CUDA tensor of {} slots", kOp, tokens));
   kernels::KVWriteArgs a;
   a.k = k;
   a.v = v;

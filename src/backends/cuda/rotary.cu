@@ -47,10 +47,14 @@ cudaError_t Launch(const RotaryArgs& p, cudaStream_t stream) {
 
 cudaError_t Rotary(DType dtype, const RotaryArgs& args, cudaStream_t stream) {
   switch (dtype) {
-    case DType::kF32: return Launch<float>(args, stream);
-    case DType::kF16: return Launch<__half>(args, stream);
-    case DType::kBF16: return Launch<__nv_bfloat16>(args, stream);
-    default: return cudaErrorInvalidValue;
+    case DType::kF32:
+      return Launch<float>(args, stream);
+    case DType::kF16:
+      return Launch<__half>(args, stream);
+    case DType::kBF16:
+      return Launch<__nv_bfloat16>(args, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

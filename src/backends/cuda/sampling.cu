@@ -26,7 +26,7 @@ struct Row {
   const void* p;
   DType t;
   int64_t n;
-  float t_div;  // temperature (the CPU divides: same rounding)
+  float t_div;                            // temperature (the CPU divides: same rounding)
   __device__ float At(int64_t i) const {  // x' (NaN read as -inf)
     float v = t == DType::kF32   ? static_cast<const float*>(p)[i]
               : t == DType::kF16 ? __half2float(static_cast<const __half*>(p)[i])
@@ -170,7 +170,9 @@ __global__ void __launch_bounds__(kThreads)
       const bool hit = w > 0 && before + s > target;
       is[0] = INT64_MAX;
       __syncthreads();
-      if (hit) atomicMin(reinterpret_cast<unsigned long long*>(&is[0]), static_cast<unsigned long long>(i));
+      if (hit)
+        atomicMin(reinterpret_cast<unsigned long long*>(&is[0]),
+                  static_cast<unsigned long long>(i));
       __syncthreads();
       if (is[0] != INT64_MAX) token = is[0];
       carried += chunk;
@@ -188,7 +190,8 @@ __global__ void __launch_bounds__(kThreads)
       if ((threadIdx.x & 31) == 0) is[threadIdx.x >> 5] = last;
       __syncthreads();
       last = -1;
-      for (int wi = 0; wi < static_cast<int>(blockDim.x >> 5); ++wi) last = is[wi] > last ? is[wi] : last;
+      for (int wi = 0; wi < static_cast<int>(blockDim.x >> 5); ++wi)
+        last = is[wi] > last ? is[wi] : last;
       token = last < 0 ? 0 : last;
     }
   }
@@ -215,9 +218,8 @@ cudaError_t Sample(const void* logits, DType dtype, int64_t ld, int64_t rows, in
                    const GpuSamplingRow* dev_params, int32_t* out_ids, float* out_logprobs,
                    cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  SampleKernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, dtype, ld, vocab,
-                                                                    dev_params, out_ids,
-                                                                    out_logprobs);
+  SampleKernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+      logits, dtype, ld, vocab, dev_params, out_ids, out_logprobs);
   return cudaGetLastError();
 }
 

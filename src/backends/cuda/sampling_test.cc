@@ -48,8 +48,10 @@ int32_t Reference(std::vector<float> l, const GpuSamplingRow& pr) {
     double cum = 0;
     for (size_t i = 0; i + 1 < order.size(); ++i) {
       cum += p[order[i]];
-      if (cum <= 1.0 - pr.top_p) l[order[i]] = kNegInf;
-      else break;
+      if (cum <= 1.0 - pr.top_p)
+        l[order[i]] = kNegInf;
+      else
+        break;
     }
   }
   auto p = Softmax(l);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_ops.h"
+#include "backends/cuda/sampling.h"
 #include "ops/ops.h"
 
 namespace pagellm::cuda {
@@ -20,21 +21,21 @@ namespace {
 
 const ExecCtx kCtx{Device::Cuda(0)};
 
-#define BENCH_CHECK(expr)                                                        \
-  do {                                                                           \
-    auto _st = (expr);                                                           \
-    if (!_st.ok()) {                                                             \
-      fmt::print(stderr, "{}:{}: {}\n", __FILE__, __LINE__, _st.ToString());     \
-      std::exit(1);                                                              \
-    }                                                                            \
+#define BENCH_CHECK(expr)                                                    \
+  do {                                                                       \
+    auto _st = (expr);                                                       \
+    if (!_st.ok()) {                                                         \
+      fmt::print(stderr, "{}:{}: {}\n", __FILE__, __LINE__, _st.ToString()); \
+      std::exit(1);                                                          \
+    }                                                                        \
   } while (0)
-#define BENCH_CUDA(expr)                                                         \
-  do {                                                                           \
-    cudaError_t _e = (expr);                                                     \
-    if (_e != cudaSuccess) {                                                     \
+#define BENCH_CUDA(expr)                                                             \
+  do {                                                                               \
+    cudaError_t _e = (expr);                                                         \
+    if (_e != cudaSuccess) {                                                         \
       fmt::print(stderr, "{}:{}: {}\n", __FILE__, __LINE__, cudaGetErrorString(_e)); \
-      std::exit(1);                                                              \
-    }                                                                            \
+      std::exit(1);                                                                  \
+    }                                                                                \
   } while (0)
 
 // A device tensor of random values in [-1, 1): a 16 MiB random block, replicated.
@@ -99,15 +100,20 @@ void BenchCopy(bool quick) {
 }
 
 void BenchGemm(bool quick) {
-  struct Proj { const char* name; int64_t out, in; };
-  const Proj projs[] = {{"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 28672, 4096},
-                        {"down", 4096, 14336}};
-  const std::vector<int64_t> tokens = quick ? std::vector<int64_t>{1, 128, 4096}
-                                            : std::vector<int64_t>{1, 16, 64, 256, 1024, 4096, 8192};
+  struct Proj {
+    const char* name;
+    int64_t out, in;
+  };
+  const Proj projs[] = {
+      {"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 28672, 4096}, {"down", 4096, 14336}};
+  const std::vector<int64_t> tokens = quick
+                                          ? std::vector<int64_t>{1, 128, 4096}
+                                          : std::vector<int64_t>{1, 16, 64, 256, 1024, 4096, 8192};
   for (const Proj& p : projs) {
     Tensor w = Random(Shape{p.out, p.in}, DType::kBF16, 3);
     for (int64_t t : tokens) {
-      Tensor x = Random(Shape{t, p.in}, DType::kBF16, 4), y = Random(Shape{t, p.out}, DType::kBF16, 5);
+      Tensor x = Random(Shape{t, p.in}, DType::kBF16, 4),
+             y = Random(Shape{t, p.out}, DType::kBF16, 5);
       double ms = MedianMs([&] { BENCH_CHECK(ops::Linear(kCtx, x, w, nullptr, y)); });
       const double bytes = 2.0 * (p.out * p.in + t * p.in + t * p.out);
       Row("gemm bf16", fmt::format("{} T={} [{}x{}]", p.name, t, p.out, p.in), ms,
@@ -159,21 +165,25 @@ Batch MakeBatch(int seqs, int context, int qlen, int block_size) {
 // Llama-3-8B attention: 32 query heads, 8 KV heads, head_dim 128, block size 16.
 void BenchAttention(bool quick) {
   const int hq = 32, hk = 8, d = 128, bs = 16;
-  struct Case { int seqs, context, qlen; };
-  std::vector<Case> cases = {{1, 2048, 1}, {1, 32768, 1}, {8, 4096, 1}, {64, 2048, 1},
-                             {256, 1024, 1}, {256, 4096, 1}, {1, 2048, 2048}, {1, 8192, 8192},
-                             {4, 4096, 512}};
+  struct Case {
+    int seqs, context, qlen;
+  };
+  std::vector<Case> cases = {{1, 2048, 1},    {1, 32768, 1},   {8, 4096, 1},
+                             {64, 2048, 1},   {256, 1024, 1},  {256, 4096, 1},
+                             {1, 2048, 2048}, {1, 8192, 8192}, {4, 4096, 512}};
   if (quick) cases = {{1, 32768, 1}, {64, 2048, 1}, {1, 2048, 2048}};
   for (const Case& c : cases) {
     Batch b = MakeBatch(c.seqs, c.context, c.qlen, bs);
     Tensor kc = Random(Shape{b.num_blocks, bs, hk, d}, DType::kBF16, 6);
     Tensor vc = Random(Shape{b.num_blocks, bs, hk, d}, DType::kBF16, 7);
     const int64_t t = b.meta.num_tokens;
-    Tensor q = Random(Shape{t, hq, d}, DType::kBF16, 8), out = Random(Shape{t, hq, d}, DType::kBF16, 9);
+    Tensor q = Random(Shape{t, hq, d}, DType::kBF16, 8),
+           out = Random(Shape{t, hq, d}, DType::kBF16, 9);
     AttentionParams params;
     params.scale = 0.088388f;
-    double ms = MedianMs([&] { BENCH_CHECK(ops::PagedAttention(kCtx, q, kc, vc, b.meta, params, out)); },
-                         3, c.qlen > 1 ? 10 : 50);
+    double ms =
+        MedianMs([&] { BENCH_CHECK(ops::PagedAttention(kCtx, q, kc, vc, b.meta, params, out)); }, 3,
+                 c.qlen > 1 ? 10 : 50);
     const double kv_bytes = 2.0 * 2 * c.seqs * static_cast<double>(c.context) * hk * d;
     // Causal FLOPs: each query row sees on average (context - qlen/2) keys; QK^T and PV.
     const double keys = c.context - c.qlen / 2.0;
@@ -187,9 +197,38 @@ void BenchAttention(bool quick) {
 void BenchNorm() {
   for (int64_t t : {1, 256, 8192}) {
     Tensor x = Random(Shape{t, 4096}, DType::kBF16, 10), w = Random(Shape{4096}, DType::kBF16, 11);
-    Tensor r = Random(Shape{t, 4096}, DType::kBF16, 12), out = Random(Shape{t, 4096}, DType::kBF16, 13);
+    Tensor r = Random(Shape{t, 4096}, DType::kBF16, 12),
+           out = Random(Shape{t, 4096}, DType::kBF16, 13);
     double ms = MedianMs([&] { BENCH_CHECK(ops::AddRmsNorm(kCtx, x, r, w, 1e-5f, 0.f, out)); });
     Row("add_rmsnorm", fmt::format("T={} H=4096 bf16", t), ms, 0, 2.0 * t * 4096 * 4);
+  }
+}
+
+// Llama-3 vocabulary (128256), f32 logits: greedy, plain temperature, and top-k + top-p.
+void BenchSampling() {
+  const int64_t vocab = 128256;
+  for (int64_t rows : {1, 256}) {
+    Tensor logits = Random(Shape{rows, vocab}, DType::kF32, 14);
+    auto ids = Tensor::Empty(Shape{rows}, DType::kI32, kCtx.device);
+    auto lps = Tensor::Empty(Shape{rows}, DType::kF32, kCtx.device);
+    BENCH_CHECK(ids.status());
+    BENCH_CHECK(lps.status());
+    struct Mode {
+      const char* name;
+      GpuSamplingRow row;
+    };
+    const Mode modes[] = {{"greedy", {0.f, 0, 1.f, 0.f, 0.5}},
+                          {"temperature", {0.8f, 0, 1.f, 0.f, 0.5}},
+                          {"top_k50+top_p0.9", {0.8f, 50, 0.9f, 0.f, 0.5}}};
+    for (const Mode& mode : modes) {
+      std::vector<GpuSamplingRow> params(rows, mode.row);
+      double ms = MedianMs([&] {
+        BENCH_CHECK(SampleRows(kCtx, logits.data(), DType::kF32, vocab, rows, vocab, params.data(),
+                               ids->data<int32_t>(), lps->data<float>()));
+      });
+      Row("sample", fmt::format("{} B={} V={} (+logprobs)", mode.name, rows, vocab), ms, 0,
+          4.0 * rows * vocab);
+    }
   }
 }
 
@@ -213,5 +252,6 @@ int main(int argc, char** argv) {
   BenchGemm(quick);
   BenchAttention(quick);
   BenchNorm();
+  BenchSampling();
   return 0;
 }
