@@ -9,7 +9,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/health"); [ "$code" = 200 ] || fail "health $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/models"); [ "$code" = 401 ] || fail "no key $code"
-curl -sf "${AUTH[@]}" "$URL/v1/models" | grep -q '"id":"fake-model"' || fail models
+# (Outputs go through variables: `curl | grep -q` fails under pipefail when grep exits first.)
+models=$(curl -sf "${AUTH[@]}" "$URL/v1/models")
+echo "$models" | grep -q '"id":"fake-model"' || fail models
 
 out=$(curl -sf "${AUTH[@]}" "$URL/v1/completions" -H 'Content-Type: application/json' \
   -d '{"model":"fake-model","prompt":"Hello","max_tokens":8}')
@@ -33,8 +35,10 @@ echo "$hdr" | grep -qi '^access-control-allow-origin: http://ok.example' || fail
 hdr=$(curl -s -D - -o /dev/null -H 'Origin: http://evil.example' "$URL/health")
 echo "$hdr" | grep -qi '^access-control-allow-origin' && fail "cors leak: $hdr"
 
-curl -sf "$URL/metrics" | grep -q '^vllm:generation_tokens_total{model_name="fake-model"} 13$' || fail metrics
-curl -sf "$URL/tokenize" -d '{"prompt":"Hi"}' | grep -q '"count":3' || fail tokenize
+metrics=$(curl -sf "$URL/metrics")
+grep -q '^vllm:generation_tokens_total{model_name="fake-model"} 13$' <<<"$metrics" || fail metrics
+tok=$(curl -sf "$URL/tokenize" -d '{"prompt":"Hi"}')
+grep -q '"count":3' <<<"$tok" || fail tokenize
 
 # A streaming request in flight when SIGINT arrives: the server aborts it and exits 0.
 curl -sN "${AUTH[@]}" "$URL/v1/completions" -d '{"prompt":"x","max_tokens":1000,"stream":true}' \
