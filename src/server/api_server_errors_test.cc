@@ -124,6 +124,17 @@ TEST(ServerErrorsTest, MalformedHttpAndSlowClients) {
   EXPECT_EQ(r.find("Transfer-Encoding"), std::string::npos);
 }
 
+TEST(ServerErrorsTest, PipelinedRequests) {
+  TestServer server;
+  std::string one = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string two = "GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string r = RawExchange(server.port(), one + two);
+  size_t first = r.find("HTTP/1.1 200"), second = r.find("HTTP/1.1 200", first + 1);
+  EXPECT_NE(first, std::string::npos) << r;
+  EXPECT_NE(second, std::string::npos) << r;
+  EXPECT_NE(r.find("\"version\""), std::string::npos) << r;
+}
+
 TEST(ServerErrorsTest, DisconnectAbortsAtOnce) {
   ServerSetup s;
   s.engine.step_delay = std::chrono::milliseconds(2);
