@@ -124,6 +124,17 @@ TEST(ServerErrorsTest, MalformedHttpAndSlowClients) {
   EXPECT_EQ(r.find("Transfer-Encoding"), std::string::npos);
 }
 
+TEST(ServerErrorsTest, PipelinedRequests) {
+  TestServer server;
+  std::string one = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string two = "GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string r = RawExchange(server.port(), one + two);
+  size_t first = r.find("HTTP/1.1 200"), second = r.find("HTTP/1.1 200", first + 1);
+  EXPECT_NE(first, std::string::npos) << r;
+  EXPECT_NE(second, std::string::npos) << r;
+  EXPECT_NE(r.find("\"version\""), std::string::npos) << r;
+}
+
 TEST(ServerErrorsTest, DisconnectAbortsAtOnce) {
   ServerSetup s;
   s.engine.step_delay = std::chrono::milliseconds(2);
@@ -148,6 +159,28 @@ TEST(ServerErrorsTest, DisconnectAbortsAtOnce) {
     EXPECT_EQ(server.engine().num_aborts(), before + 1) << "stream=" << stream;
     EXPECT_EQ(server.engine().num_in_flight(), 0);
   }
+}
+
+// A client that stops reading a stream is dropped once its backlog passes the limit, and
+// its request is aborted.
+TEST(ServerErrorsTest, SlowReaderIsDropped) {
+  ServerSetup s;
+  s.engine.max_model_len = 4096;
+  s.api.http.max_pending_write_bytes = 64 << 10;
+  TestServer server(s);
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server.port())});
+  sock.set_option(asio::socket_base::receive_buffer_size(4096));
+  std::string body = Json{{"prompt", "x"}, {"max_tokens", 4000}, {"n", 32}, {"stream", true}}.dump();
+  asio::write(sock, asio::buffer("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server.engine().num_aborts() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server.engine().num_aborts(), 1);
+  EXPECT_EQ(Fetch(server.port(), "GET", "/health").status, 200);
 }
 
 TEST(ServerErrorsTest, ShutdownAbortsInFlight) {

@@ -155,7 +155,8 @@ class EngineClient {
   // will ever run. Otherwise the callback runs until a delta with finished == true.
   virtual Status Generate(GenerateRequest request, OutputCallback on_output) = 0;
   // Idempotent; unknown ids are ignored. The engine may still deliver one final delta
-  // (finish_reason "abort"); the server ignores deltas after it aborted.
+  // (finish_reason "abort"); the server ignores deltas after it aborted. Either way it must
+  // drop the callback promptly (the server waits up to 5 s for that when shutting down).
   virtual void Abort(const std::string& request_id) = 0;
 
   virtual EngineMetrics GetMetrics() const = 0;

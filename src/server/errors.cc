@@ -15,7 +15,7 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kNotFound: return 404;
-    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kResourceExhausted:  // engine out of KV/memory: retry later
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;
     default: return 500;

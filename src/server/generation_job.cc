@@ -107,7 +107,7 @@ void GenerationJob::OnDelta(size_t p, RequestOutputDelta d) {
     if (common_.stream) StreamChoice(flat, cd);
     c.started = true;
   }
-  if (!d.finished) return;
+  if (done_ || !d.finished) return;  // done_: the client went away while we wrote
   prompt.finished = true;
   ctx_.metrics->ObserveE2e(std::chrono::duration<double>(Clock::now() - arrival_).count());
   const Choice& first = choices_[p * n()];

@@ -64,18 +64,22 @@ Status ServerArgs::Finalize() {
       }
     }
   }
-  if (allowed_origins.size() == 1 && !allowed_origins[0].empty() &&
-      allowed_origins[0][0] == '[') {
-    auto j = nlohmann::json::parse(allowed_origins[0], nullptr, false);
-    if (j.is_discarded() || !j.is_array()) {
-      return InvalidArgumentError("--allowed-origins: not a JSON list");
+  // vLLM takes a JSON list ('["http://a"]'); CLI11 may already have split its brackets off.
+  std::vector<std::string> origins;
+  for (std::string o : allowed_origins) {
+    auto j = nlohmann::json::parse(o, nullptr, false);
+    if (!j.is_discarded() && j.is_array()) {
+      for (const auto& e : j) {
+        if (!e.is_string()) return InvalidArgumentError("--allowed-origins: list of strings");
+        origins.push_back(e.get<std::string>());
+      }
+      continue;
     }
-    allowed_origins.clear();
-    for (const auto& e : j) {
-      if (!e.is_string()) return InvalidArgumentError("--allowed-origins: list of strings");
-      allowed_origins.push_back(e.get<std::string>());
-    }
+    const char* strip = " \t[]\"'";
+    size_t b = o.find_first_not_of(strip), e = o.find_last_not_of(strip);
+    if (b != std::string::npos) origins.push_back(o.substr(b, e - b + 1));
   }
+  allowed_origins = std::move(origins);
   if (port < 0 || port > 65535) return InvalidArgumentError("--port must be in 0..65535");
   if (max_model_len < 0) return InvalidArgumentError("--max-model-len must be positive");
   if (max_num_seqs < 1) return InvalidArgumentError("--max-num-seqs must be >= 1");
