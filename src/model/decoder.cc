@@ -131,6 +131,10 @@ StatusOr<Tensor> Decoder::Forward(const ExecCtx& ctx, const Tensor& token_ids,
   RETURN_IF_ERROR(CheckInputs(token_ids, meta, cache));
   ASSIGN_OR_RETURN(DecoderScratch s, Scratch(meta.num_tokens));
   RETURN_IF_ERROR(Embed(ctx, token_ids, meta, s.hidden));
+  if (spec_.embedding_norm) {
+    RETURN_IF_ERROR(ApplyNorm(ctx, spec_.norm, weights_.embedding_norm, s.hidden, s.attn_out));
+    RETURN_IF_ERROR(ops::Copy(ctx, s.attn_out, s.hidden));
+  }
   AttentionInputs in;
   in.meta = &meta;
   in.rope_cos_sin = rope_cos_sin_.defined() ? &rope_cos_sin_ : nullptr;

@@ -91,6 +91,7 @@ struct DecoderSpec {
 
   // ---- embeddings / head
   float embedding_scale = 1.f;  // Gemma: sqrt(hidden_size)
+  bool embedding_norm = false;  // a norm right after the embeddings (Bloom)
   bool tie_word_embeddings = false;
   bool lm_head_bias = false;
   float final_logit_softcap = 0.f;
@@ -114,6 +115,7 @@ struct WeightNames {
 
   std::string embed_tokens = "model.embed_tokens";
   std::string embed_positions;
+  std::string embedding_norm;  // used when spec.embedding_norm
   std::string final_norm = "model.norm";
   std::string lm_head = "lm_head";
 

@@ -140,7 +140,10 @@ std::vector<Case> Cases() {
     s.position = PositionKind::kAlibi;
     s.mlp = MlpKind::kPlain;
     s.activation = ops::Activation::kGeluTanh;
-    c.push_back({"bloom_like", {s, {}}});
+    s.embedding_norm = true;
+    WeightNames n;
+    n.embedding_norm = "transformer.word_embeddings_layernorm";
+    c.push_back({"bloom_like", {s, n}});
   }
   return c;
 }

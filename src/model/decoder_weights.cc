@@ -95,6 +95,7 @@ Plan MakePlan(DecoderWeights& w, const DecoderSpec& s, const WeightNames& n) {
     int64_t rows = s.max_position_embeddings + s.learned_position_offset;
     plan.push_back({&w.embed_positions, {{n.embed_positions + ".weight", Shape{rows, h}}}});
   }
+  if (s.embedding_norm) AddNorm(plan, w.embedding_norm, n.embedding_norm, s, h);
   w.layers.resize(static_cast<size_t>(s.num_layers));
   for (int64_t i = 0; i < s.num_layers; ++i) {
     LayerWeights& lw = w.layers[static_cast<size_t>(i)];

@@ -40,6 +40,7 @@ struct LayerWeights {
 struct DecoderWeights {
   Tensor embed_tokens;     // [vocab, hidden]
   Tensor embed_positions;  // [max_positions + offset, hidden] for learned positions
+  NormWeights embedding_norm;
   NormWeights final_norm;
   LinearWeights lm_head;  // weight aliases embed_tokens when tied
   std::vector<LayerWeights> layers;

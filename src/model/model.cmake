@@ -26,6 +26,7 @@ pagellm_library(pagellm_model
     ${_model_dir}/arch/gpt_bigcode.cc
     ${_model_dir}/arch/gpt2.cc
     ${_model_dir}/arch/opt.cc
+    ${_model_dir}/arch/bloom.cc
   DEPS ${_model_deps})
 
 # Tests need the CPU ops and the config/checkpoint readers to link.

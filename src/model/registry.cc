@@ -20,6 +20,7 @@ constexpr ArchEntry kArchitectures[] = {
     {"GPTBigCodeForCausalLM", &arch::GptBigCode},
     {"GPT2LMHeadModel", &arch::Gpt2},
     {"OPTForCausalLM", &arch::Opt},
+    {"BloomForCausalLM", &arch::Bloom},
 };
 
 std::string Join(const std::vector<std::string>& v) {

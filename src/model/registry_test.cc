@@ -174,6 +174,16 @@ TEST(Registry, OptLearnedPositionsAndUnsupportedVariants) {
   EXPECT_EQ(post_norm.status().code(), StatusCode::kUnimplemented);
 }
 
+TEST(Registry, BloomAlibiEmbeddingNorm) {
+  auto a = ArchSpecForConfig(Parse(WithArch("BloomForCausalLM", R"("layer_norm_epsilon": 1e-5,)")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->spec.position, PositionKind::kAlibi);
+  EXPECT_TRUE(a->spec.embedding_norm);
+  EXPECT_EQ(a->spec.intermediate_size, 4 * 64);
+  EXPECT_EQ(a->spec.qkv_layout, QkvLayout::kFusedPerHead);
+  EXPECT_EQ(a->names.embedding_norm, "transformer.word_embeddings_layernorm");
+}
+
 TEST(Registry, GemmaScalesEmbeddings) {
   auto a = ArchSpecForConfig(Parse(WithArch("GemmaForCausalLM", R"("head_dim": 32,)")));
   ASSERT_TRUE(a.ok()) << a.status().ToString();

@@ -174,7 +174,7 @@ INSTANTIATE_TEST_SUITE_P(Models, GoldenTest,
                                            "mistral_window", "qwen2_tied", "qwen3_qknorm",
                                            "gemma2_softcap", "phi3_fused", "gptneox_parallel",
                                            "gemma_v1", "bigcode_mqa", "gpt2_conv1d",
-                                           "opt_learned_pos"),
+                                           "opt_learned_pos", "bloom_alibi"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

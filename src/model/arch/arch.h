@@ -19,6 +19,7 @@ StatusOr<ArchSpec> Gemma(const ModelConfig& config);    // GemmaForCausalLM
 StatusOr<ArchSpec> GptBigCode(const ModelConfig& config);  // GPTBigCodeForCausalLM
 StatusOr<ArchSpec> Gpt2(const ModelConfig& config);     // GPT2LMHeadModel
 StatusOr<ArchSpec> Opt(const ModelConfig& config);      // OPTForCausalLM
+StatusOr<ArchSpec> Bloom(const ModelConfig& config);    // BloomForCausalLM
 
 // The Llama layout most RMSNorm + SwiGLU + RoPE decoders start from (arch/llama.cc).
 StatusOr<ArchSpec> LlamaFamily(const ModelConfig& config);

@@ -201,6 +201,7 @@ std::vector<std::vector<double>> ReferenceForward(const DecoderSpec& s, const We
       Mat pe = Load(src, n.embed_positions + ".weight");
       for (int64_t i = 0; i < emb.cols; ++i) h[t][i] += pe.data[(t + s.learned_position_offset) * pe.cols + i];
     }
+    if (s.embedding_norm) h[t] = Norm(s, src, n.embedding_norm, h[t]);
   }
   for (int64_t l = 0; l < s.num_layers; ++l) {
     std::vector<Vec> x(T);
