@@ -32,7 +32,9 @@ class TokenizerBackend {
 };
 
 std::unique_ptr<TokenizerBackend> MakeHfBackend(std::unique_ptr<HfTokenizer> t);
-StatusOr<std::unique_ptr<TokenizerBackend>> LoadSentencePieceBackend(const std::string& path,
-                                                                     bool add_bos, bool add_eos);
+// `added` (from tokenizer_config.json) are matched in the input like the control pieces and
+// may extend the id space beyond the model's pieces.
+StatusOr<std::unique_ptr<TokenizerBackend>> LoadSentencePieceBackend(
+    const std::string& path, bool add_bos, bool add_eos, const std::vector<AddedToken>& added);
 
 }  // namespace pagellm::tokenizer

@@ -81,12 +81,14 @@ TEST(IncrementalDetokenizerTest, PromptContextKeepsLeadingSpace) {
   auto prompt = tok->Encode("Hello", true);
   auto gen = tok->Encode("world again", false);
   ASSERT_TRUE(prompt.ok() && gen.ok());
-  IncrementalDetokenizer d(*tok, DecodeOptions{true}, *prompt);
+  DecodeOptions skip;
+  skip.skip_special_tokens = true;
+  IncrementalDetokenizer d(*tok, skip, *prompt);
   std::string out = d.Step(*gen);
   out += d.Flush();
   EXPECT_EQ(out, " world again");
   // Without context the first token's space is dropped, as one-shot decode does.
-  IncrementalDetokenizer d2(*tok, DecodeOptions{true});
+  IncrementalDetokenizer d2(*tok, skip);
   EXPECT_EQ(d2.Step(*gen) + d2.Flush(), "world again");
 }
 

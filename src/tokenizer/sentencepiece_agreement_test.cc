@@ -7,8 +7,10 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/file.h"
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/test_util.h"
 #include "tokenizer/tokenizer.h"
@@ -114,6 +116,41 @@ TEST(SentencePieceAgreementTest, Llama2JsonPipelineMatchesSentencePiece) {
   auto with_bos = (*facade)->Encode("Hello world", true);
   ASSERT_TRUE(with_bos.ok());
   EXPECT_EQ(*with_bos, (std::vector<int32_t>{1, 15043, 3186}));  // known llama-2 ids
+}
+
+}  // namespace
+}  // namespace pagellm::tokenizer
+
+namespace pagellm::tokenizer {
+namespace {
+
+// tokenizer.model + tokenizer_config.json with an extra added token beyond the model's pieces.
+TEST(SentencePieceBackendTest, ConfigAddedTokens) {
+  std::string src = testing::Llama2SentencePieceDir();
+  if (src.empty()) GTEST_SKIP() << "no llama2 tokenizer.model";
+  std::string dir = std::filesystem::temp_directory_path() / "pagellm_tok_sp_added";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(src + "/tokenizer.model", dir + "/tokenizer.model",
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(WriteStringToFile(dir + "/tokenizer_config.json", R"({
+      "add_bos_token": true, "add_eos_token": true, "bos_token": "<s>", "eos_token": "</s>",
+      "added_tokens_decoder": {"32000": {"content": "<pad>", "special": true},
+                               "32001": {"content": "<tool>", "special": false}}})").ok());
+  auto t = Tokenizer::Load(dir);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ((*t)->VocabSize(), 32002u);
+  auto ids = (*t)->Encode("Hello<pad> world<tool>", true);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->front(), 1);
+  EXPECT_EQ(ids->back(), 2);
+  EXPECT_NE(std::find(ids->begin(), ids->end(), 32000), ids->end());
+  EXPECT_NE(std::find(ids->begin(), ids->end(), 32001), ids->end());
+  // Legacy SentencePiece behaviour: the text after an added token gets its own dummy prefix.
+  EXPECT_EQ((*t)->Decode(*ids, true), "Hello  world<tool>");
+  EXPECT_EQ((*t)->IdToToken(32000), "<pad>");
+  EXPECT_EQ((*t)->TokenToId("<tool>"), 32001);
+  EXPECT_EQ((*t)->bos_id(), 1);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

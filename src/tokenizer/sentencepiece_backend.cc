@@ -15,18 +15,22 @@ constexpr char kSpaceSymbol[] = "\xE2\x96\x81";  // U+2581
 
 class SentencePieceBackend : public TokenizerBackend {
  public:
-  Status Init(const std::string& path, bool add_bos, bool add_eos) {
+  Status Init(const std::string& path, bool add_bos, bool add_eos,
+              const std::vector<AddedToken>& extra) {
     auto st = sp_.Load(path);
     if (!st.ok()) return InvalidArgumentError("cannot load SentencePiece model " + path + ": " +
                                               st.ToString());
     add_bos_ = add_bos;
     add_eos_ = add_eos;
-    std::vector<AddedToken> specials;
+    vocab_size_ = static_cast<size_t>(sp_.GetPieceSize());
+    // tokenizer_config entries first: AddedVocabulary keeps the first entry for an id.
+    std::vector<AddedToken> specials = extra;
     for (int i = 0; i < sp_.GetPieceSize(); ++i) {
       if (sp_.IsControl(i) || sp_.IsUnknown(i)) {
         specials.push_back(AddedToken{sp_.IdToPiece(i), i, true, false, false, false, false});
       }
     }
+    for (const auto& a : specials) vocab_size_ = std::max<size_t>(vocab_size_, a.id + 1);
     ASSIGN_OR_RETURN(added_, AddedVocabulary::Create(std::move(specials), nullptr));
     return OkStatus();
   }
@@ -66,11 +70,10 @@ class SentencePieceBackend : public TokenizerBackend {
       run.clear();
     };
     for (int32_t id : ids) {
-      if (id < 0 || id >= sp_.GetPieceSize()) continue;
-      if (IsSpecial(id)) {
+      if (const AddedToken* a = added_.FindById(id)) {
         flush();
-        if (!skip_special) out += sp_.IdToPiece(id);
-      } else {
+        if (!skip_special || !a->special) out += a->content;
+      } else if (id >= 0 && id < sp_.GetPieceSize()) {
         run.push_back(id);
       }
     }
@@ -80,20 +83,27 @@ class SentencePieceBackend : public TokenizerBackend {
   }
 
   std::optional<int32_t> TokenToId(std::string_view token) const override {
+    if (const AddedToken* a = added_.FindByContent(token)) return a->id;
     int id = sp_.PieceToId(token);
     if (id < 0 || id >= sp_.GetPieceSize() || sp_.IdToPiece(id) != token) return std::nullopt;
     return id;
   }
   std::optional<std::string> IdToToken(int32_t id) const override {
+    if (const AddedToken* a = added_.FindById(id)) return a->content;
     if (id < 0 || id >= sp_.GetPieceSize()) return std::nullopt;
     return sp_.IdToPiece(id);
   }
-  size_t VocabSize() const override { return static_cast<size_t>(sp_.GetPieceSize()); }
-  bool IsSpecial(int32_t id) const override { return added_.FindById(id) != nullptr; }
-  bool IsAdded(int32_t id) const override { return IsSpecial(id); }
+  size_t VocabSize() const override { return vocab_size_; }
+  bool IsSpecial(int32_t id) const override {
+    const AddedToken* a = added_.FindById(id);
+    return a != nullptr && a->special;
+  }
+  bool IsAdded(int32_t id) const override { return added_.FindById(id) != nullptr; }
   std::vector<int32_t> SpecialIds() const override {
     std::vector<int32_t> v;
-    for (const auto& t : added_.tokens()) v.push_back(t.id);
+    for (const auto& t : added_.tokens()) {
+      if (t.special && added_.FindById(t.id) == &t) v.push_back(t.id);
+    }
     return v;
   }
 
@@ -101,14 +111,15 @@ class SentencePieceBackend : public TokenizerBackend {
   sentencepiece::SentencePieceProcessor sp_;
   AddedVocabulary added_;
   bool add_bos_ = true, add_eos_ = false;
+  size_t vocab_size_ = 0;
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<TokenizerBackend>> LoadSentencePieceBackend(const std::string& path,
-                                                                     bool add_bos, bool add_eos) {
+StatusOr<std::unique_ptr<TokenizerBackend>> LoadSentencePieceBackend(
+    const std::string& path, bool add_bos, bool add_eos, const std::vector<AddedToken>& added) {
   auto b = std::make_unique<SentencePieceBackend>();
-  RETURN_IF_ERROR(b->Init(path, add_bos, add_eos));
+  RETURN_IF_ERROR(b->Init(path, add_bos, add_eos, added));
   return std::unique_ptr<TokenizerBackend>(std::move(b));
 }
 

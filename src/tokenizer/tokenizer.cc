@@ -83,8 +83,9 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& dir) {
     t->backend_ = MakeHfBackend(std::move(hf).value());
     t->format_ = TokenizerFormat::kHfJson;
   } else if (FileExists(sp_path)) {
-    ASSIGN_OR_RETURN(t->backend_, LoadSentencePieceBackend(sp_path, cfg.add_bos_token.value_or(true),
-                                                           cfg.add_eos_token.value_or(false)));
+    ASSIGN_OR_RETURN(t->backend_,
+                     LoadSentencePieceBackend(sp_path, cfg.add_bos_token.value_or(true),
+                                              cfg.add_eos_token.value_or(false), cfg.added_tokens));
     t->format_ = TokenizerFormat::kSentencePiece;
   } else if (FileExists(JoinPath(dir, "vocab.json")) && FileExists(JoinPath(dir, "merges.txt"))) {
     ASSIGN_OR_RETURN(std::string vocab, ReadFileToString(JoinPath(dir, "vocab.json")));
@@ -107,6 +108,11 @@ Status Tokenizer::Init() {
   eos_id_ = id_of(config_.eos_token);
   pad_id_ = id_of(config_.pad_token);
   unk_id_ = id_of(config_.unk_token);
+  if (format_ == TokenizerFormat::kSentencePiece) {  // transformers' LlamaTokenizer defaults
+    if (!bos_id_) bos_id_ = TokenToId("<s>");
+    if (!eos_id_) eos_id_ = TokenToId("</s>");
+    if (!unk_id_) unk_id_ = TokenToId("<unk>");
+  }
   if (format_ == TokenizerFormat::kGpt2Files) {  // GPT-2 defaults every special to <|endoftext|>
     auto eot = TokenToId("<|endoftext|>");
     if (!bos_id_) bos_id_ = eot;

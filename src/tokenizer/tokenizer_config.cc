@@ -1,5 +1,6 @@
 #include "tokenizer/tokenizer_config.h"
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 namespace pagellm::tokenizer {
@@ -41,6 +42,32 @@ Status ParseChatTemplates(const json& ct, TokenizerConfig* cfg) {
   return OkStatus();
 }
 
+Status ParseAddedTokensDecoder(const json& d, TokenizerConfig* cfg) {
+  if (!d.is_object()) return InvalidArgumentError("added_tokens_decoder must be an object");
+  for (auto it = d.begin(); it != d.end(); ++it) {
+    const json& e = it.value();
+    char* end = nullptr;
+    long id = std::strtol(it.key().c_str(), &end, 10);
+    if (it.key().empty() || *end != '\0' || id < 0 || id > (1 << 21) || !e.is_object() ||
+        !e.contains("content") || !e["content"].is_string()) {
+      return InvalidArgumentError("bad added_tokens_decoder entry '" + it.key() + "'");
+    }
+    auto flag = [&](const char* k, bool def) {
+      return e.contains(k) && e[k].is_boolean() ? e[k].get<bool>() : def;
+    };
+    AddedToken t;
+    t.id = static_cast<int32_t>(id);
+    t.content = e["content"].get<std::string>();
+    t.special = flag("special", false);
+    t.normalized = flag("normalized", !t.special);
+    t.lstrip = flag("lstrip", false);
+    t.rstrip = flag("rstrip", false);
+    t.single_word = flag("single_word", false);
+    cfg->added_tokens.push_back(std::move(t));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 StatusOr<TokenizerConfig> ParseTokenizerConfig(std::string_view json_text) {
@@ -62,6 +89,9 @@ StatusOr<TokenizerConfig> ParseTokenizerConfig(std::string_view json_text) {
   if (j.contains("model_max_length") && j["model_max_length"].is_number()) {
     double v = j["model_max_length"].get<double>();
     if (v > 0 && v < 1e15) cfg.model_max_length = static_cast<int64_t>(v);
+  }
+  if (j.contains("added_tokens_decoder")) {
+    RETURN_IF_ERROR(ParseAddedTokensDecoder(j["added_tokens_decoder"], &cfg));
   }
   if (j.contains("chat_template") && !j["chat_template"].is_null()) {
     RETURN_IF_ERROR(ParseChatTemplates(j["chat_template"], &cfg));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "tokenizer/added_vocabulary.h"
 
 namespace pagellm::tokenizer {
 
@@ -21,6 +22,9 @@ struct TokenizerConfig {
   std::string tokenizer_class;  // e.g. "LlamaTokenizerFast"; empty when absent
   // (name, template source); a plain-string chat_template is named "default".
   std::vector<std::pair<std::string, std::string>> chat_templates;
+  // "added_tokens_decoder" (id -> AddedToken dict); used for SentencePiece models, where
+  // tokenizer.json is absent.
+  std::vector<AddedToken> added_tokens;
 };
 
 // Parses tokenizer_config.json text; malformed JSON gives InvalidArgument.
