@@ -37,14 +37,17 @@ class _TextBar:
 
 
 def make_progress(total, enabled, desc="Processed prompts"):
-    """Returns (callback(done, total) or None, close())."""
+    """Returns (callback(done, total) or None, close()). `enabled`: bool, or a tqdm-like class."""
     if not enabled or total == 0:
         return None, lambda: None
-    try:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=total, desc=desc, dynamic_ncols=True)
-    except ImportError:
-        bar = _TextBar(total, desc)
+    if callable(enabled):  # vLLM also takes a tqdm-like class
+        bar = enabled(total=total, desc=desc)
+    else:
+        try:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=total, desc=desc, dynamic_ncols=True)
+        except ImportError:
+            bar = _TextBar(total, desc)
     state = {"done": 0}
 
     def callback(done, _total):

@@ -98,6 +98,22 @@ def test_progress_bar(llm, capsys):
     err = capsys.readouterr().err
     assert "Processed prompts" in err and "3/3" in err
 
+    class Bar:
+        made = []
+
+        def __init__(self, total, desc):
+            self.total, self.n = total, 0
+            Bar.made.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            self.closed = True
+
+    llm.generate(["x", "y"], SamplingParams(max_tokens=2, **GREEDY), use_tqdm=Bar)
+    assert [(b.total, b.n, b.closed) for b in Bar.made] == [(2, 2, True)]
+
 
 CHAT_TEMPLATE = ("{% for m in messages %}<|bos|>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
                  "{% if add_generation_prompt %}assistant:{% endif %}")
