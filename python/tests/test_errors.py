@@ -98,3 +98,18 @@ def test_ctrl_c_interrupts_generate(tiny_model):
     assert r.returncode == 0, r.stderr
     assert "INTERRUPTED" in r.stdout and "NOT INTERRUPTED" not in r.stdout, r.stdout
     assert "AFTER 2" in r.stdout and "LEAK 0" in r.stdout, r.stdout
+
+
+def test_skip_tokenizer_init(tiny_model):
+    llm = LLM(model=tiny_model["dir"], skip_tokenizer_init=True, **TINY_ARGS)
+    assert llm.get_tokenizer() is None
+    with pytest.raises(ValueError, match="tokenizer"):
+        llm.generate("text needs a tokenizer", GREEDY, use_tqdm=False)
+    with pytest.raises(ValueError, match="tokenizer"):
+        llm.chat([{"role": "user", "content": "hi"}], GREEDY, use_tqdm=False)
+    sp = SamplingParams(temperature=0.0, max_tokens=2, ignore_eos=True, detokenize=False,
+                        logprobs=1)
+    (out,) = llm.generate({"prompt_token_ids": [5, 6, 7]}, sp, use_tqdm=False)
+    c = out.outputs[0]
+    assert len(c.token_ids) == 2
+    assert all(v.decoded_token is None for d in c.logprobs for v in d.values())
