@@ -62,7 +62,13 @@ int RunBenchServe(BenchServeConfig& c) {
 }  // namespace
 
 Command RegisterBenchServe(CLI::App& app) {
-  auto* bench = app.add_subcommand("bench", "Benchmarks");
+  // Other `pagellm bench X` commands may have created the parent already: share it.
+  CLI::App* bench = nullptr;
+  try {
+    bench = app.get_subcommand("bench");
+  } catch (const CLI::Error&) {
+    bench = app.add_subcommand("bench", "Benchmarks");
+  }
   auto* sub = bench->add_subcommand("serve", "Online serving benchmark (vLLM benchmark_serving)");
   auto c = std::make_shared<BenchServeConfig>();
   sub->add_option("--host", c->host)->capture_default_str();
