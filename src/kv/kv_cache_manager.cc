@@ -17,9 +17,11 @@ ComputedBlocks KVCacheManager::GetComputedBlocks(const std::string& request_id,
                                                  std::span<const int32_t> token_ids,
                                                  const BlockHashExtraKeys& extra) {
   ComputedBlocks out;
-  CHECK(!req_to_blocks_.count(request_id)) << request_id << " already holds blocks";
+  auto existing = reqs_.find(request_id);
+  CHECK(existing == reqs_.end() || existing->second.blocks.empty())
+      << request_id << " already holds blocks";
   if (!enable_caching() || token_ids.empty()) return out;
-  std::vector<BlockHash>& hashes = req_to_hashes_[request_id];
+  std::vector<BlockHash>& hashes = reqs_[request_id].hashes;
   hashes.clear();
   AppendBlockHashes(token_ids, block_size_, extra, hashes);
   // The last token must be recomputed to produce logits, even on a full hit.
@@ -39,7 +41,9 @@ std::optional<SlotAllocation> KVCacheManager::AllocateSlots(
     const std::string& request_id, int32_t num_computed_tokens, int32_t num_new_tokens,
     std::span<const int32_t> new_computed_blocks, int32_t num_lookahead_tokens) {
   CHECK_GE(num_new_tokens, 0);
-  std::vector<int32_t>& blocks = req_to_blocks_[request_id];
+  auto [it, inserted] = reqs_.try_emplace(request_id);
+  RequestBlocks& req = it->second;
+  std::vector<int32_t>& blocks = req.blocks;
   const int32_t total_tokens = num_computed_tokens + num_new_tokens + num_lookahead_tokens;
   const int32_t num_required = (total_tokens + block_size_ - 1) / block_size_;
   const int32_t held = static_cast<int32_t>(blocks.size() + new_computed_blocks.size());
@@ -53,14 +57,13 @@ std::optional<SlotAllocation> KVCacheManager::AllocateSlots(
   for (int32_t b : new_computed_blocks)
     if (pool_.ref_cnt(b) == 0) ++evictable;
   if (num_new_blocks + (cow ? 1 : 0) > pool_.num_free_blocks() - evictable) {
-    if (blocks.empty()) req_to_blocks_.erase(request_id);
+    if (inserted) reqs_.erase(it);
     return std::nullopt;
   }
   SlotAllocation out;
   pool_.Touch(new_computed_blocks);
   blocks.insert(blocks.end(), new_computed_blocks.begin(), new_computed_blocks.end());
-  num_cached_blocks_[request_id] =
-      std::max<int32_t>(num_cached_blocks_[request_id], int32_t(new_computed_blocks.size()));
+  req.num_cached = std::max<int32_t>(req.num_cached, int32_t(new_computed_blocks.size()));
   if (cow) {
     int32_t src = blocks[write_index];
     int32_t dst = pool_.GetNewBlocks(1)[0];
@@ -69,8 +72,7 @@ std::optional<SlotAllocation> KVCacheManager::AllocateSlots(
     out.copy = BlockCopy{src, dst};
     out.replaced_index = write_index;
     // The copy is not in the cache index; let CacheBlocks() register it once it is full.
-    int32_t& cached = num_cached_blocks_[request_id];
-    cached = std::min(cached, write_index);
+    req.num_cached = std::min(req.num_cached, write_index);
   }
   out.new_block_ids = pool_.GetNewBlocks(num_new_blocks);
   blocks.insert(blocks.end(), out.new_block_ids.begin(), out.new_block_ids.end());
@@ -81,53 +83,48 @@ void KVCacheManager::CacheBlocks(const std::string& request_id,
                                  std::span<const int32_t> token_ids, int32_t num_tokens,
                                  const BlockHashExtraKeys& extra) {
   if (!enable_caching()) return;
-  auto it = req_to_blocks_.find(request_id);
-  if (it == req_to_blocks_.end()) return;
-  const std::vector<int32_t>& blocks = it->second;
-  int32_t num_full = std::min<int32_t>(num_tokens / block_size_, int32_t(blocks.size()));
-  int32_t& done = num_cached_blocks_[request_id];
-  if (num_full <= done) return;
-  std::vector<BlockHash>& hashes = req_to_hashes_[request_id];
-  AppendBlockHashes(token_ids.first(size_t(num_full) * block_size_), block_size_, extra, hashes);
-  for (int32_t i = done; i < num_full; ++i) pool_.CacheFullBlock(blocks[i], hashes[i]);
-  done = num_full;
+  auto it = reqs_.find(request_id);
+  if (it == reqs_.end()) return;
+  RequestBlocks& req = it->second;
+  int32_t num_full = std::min<int32_t>(num_tokens / block_size_, int32_t(req.blocks.size()));
+  if (num_full <= req.num_cached) return;
+  AppendBlockHashes(token_ids.first(size_t(num_full) * block_size_), block_size_, extra,
+                    req.hashes);
+  for (int32_t i = req.num_cached; i < num_full; ++i)
+    pool_.CacheFullBlock(req.blocks[i], req.hashes[i]);
+  req.num_cached = num_full;
 }
 
 void KVCacheManager::Free(const std::string& request_id) {
-  auto it = req_to_blocks_.find(request_id);
-  if (it != req_to_blocks_.end()) {
-    std::vector<int32_t> reversed(it->second.rbegin(), it->second.rend());
-    pool_.FreeBlocks(reversed);
-    req_to_blocks_.erase(it);
-  }
-  req_to_hashes_.erase(request_id);
-  num_cached_blocks_.erase(request_id);
+  auto it = reqs_.find(request_id);
+  if (it == reqs_.end()) return;
+  std::vector<int32_t> reversed(it->second.blocks.rbegin(), it->second.blocks.rend());
+  pool_.FreeBlocks(reversed);
+  reqs_.erase(it);
 }
 
 void KVCacheManager::Fork(const std::string& src_request_id, const std::string& dst_request_id) {
-  CHECK(!req_to_blocks_.count(dst_request_id)) << dst_request_id << " already holds blocks";
-  auto it = req_to_blocks_.find(src_request_id);
-  CHECK(it != req_to_blocks_.end()) << "fork of unknown request " << src_request_id;
-  std::vector<int32_t> blocks = it->second;
-  pool_.Touch(blocks);
-  req_to_blocks_[dst_request_id] = std::move(blocks);
-  auto h = req_to_hashes_.find(src_request_id);
-  if (h != req_to_hashes_.end()) req_to_hashes_[dst_request_id] = h->second;
-  auto c = num_cached_blocks_.find(src_request_id);
-  if (c != num_cached_blocks_.end()) num_cached_blocks_[dst_request_id] = c->second;
+  auto dst = reqs_.find(dst_request_id);
+  CHECK(dst == reqs_.end() || dst->second.blocks.empty())
+      << dst_request_id << " already holds blocks";
+  auto it = reqs_.find(src_request_id);
+  CHECK(it != reqs_.end()) << "fork of unknown request " << src_request_id;
+  RequestBlocks copy = it->second;
+  pool_.Touch(copy.blocks);
+  reqs_[dst_request_id] = std::move(copy);
 }
 
 std::span<const int32_t> KVCacheManager::GetBlockIds(const std::string& request_id) const {
-  auto it = req_to_blocks_.find(request_id);
-  if (it == req_to_blocks_.end()) return {};
-  return it->second;
+  auto it = reqs_.find(request_id);
+  if (it == reqs_.end()) return {};
+  return it->second.blocks;
 }
 
 Status KVCacheManager::CheckInvariants() const {
   RETURN_IF_ERROR(pool_.CheckInvariants());
   std::vector<int32_t> refs(pool_.num_blocks(), 0);
-  for (const auto& [id, blocks] : req_to_blocks_)
-    for (int32_t b : blocks) {
+  for (const auto& [id, req] : reqs_)
+    for (int32_t b : req.blocks) {
       if (b < 0 || b >= pool_.num_blocks())
         return InternalError(fmt::format("request {} holds bad block {}", id, b));
       ++refs[b];

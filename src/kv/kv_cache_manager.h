@@ -81,7 +81,8 @@ class KVCacheManager {
   void Fork(const std::string& src_request_id, const std::string& dst_request_id);
 
   std::span<const int32_t> GetBlockIds(const std::string& request_id) const;
-  int32_t num_requests() const { return static_cast<int32_t>(req_to_blocks_.size()); }
+  // Requests with any state (blocks or prefix hashes) here.
+  int32_t num_requests() const { return static_cast<int32_t>(reqs_.size()); }
 
   // Evicts every cached prefix; false while any block is in use.
   bool ResetPrefixCache() { return pool_.ResetPrefixCache(); }
@@ -94,11 +95,15 @@ class KVCacheManager {
   Status CheckInvariants() const;
 
  private:
+  struct RequestBlocks {
+    std::vector<int32_t> blocks;     // the block table
+    std::vector<BlockHash> hashes;   // of the request's full blocks hashed so far
+    int32_t num_cached = 0;          // leading blocks already registered in the prefix cache
+  };
+
   BlockPool pool_;
   int32_t block_size_;
-  std::unordered_map<std::string, std::vector<int32_t>> req_to_blocks_;
-  std::unordered_map<std::string, std::vector<BlockHash>> req_to_hashes_;
-  std::unordered_map<std::string, int32_t> num_cached_blocks_;
+  std::unordered_map<std::string, RequestBlocks> reqs_;
   int64_t prefix_cache_queries_ = 0;
   int64_t prefix_cache_hits_ = 0;
 };

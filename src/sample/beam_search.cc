@@ -69,13 +69,18 @@ void BeamSearchStep(BeamSearchInstance& inst, std::span<const std::span<const fl
   CHECK_EQ(logprob_rows.size(), inst.beams.size());
   std::vector<TokenLogprobs> candidates;
   for (const auto& row : logprob_rows) {
-    TokenLogprobs top = GatherLogprobs(row, 0, 2 * params.beam_width);
-    // Drop the "sampled" slot GatherLogprobs puts first: keep the top entries only.
-    top.token_ids.erase(top.token_ids.begin());
-    top.logprobs.erase(top.logprobs.begin());
-    candidates.push_back(std::move(top));
+    candidates.push_back(TopCandidates(GatherLogprobs(row, 0, 2 * params.beam_width)));
   }
   BeamSearchStepFromCandidates(inst, candidates, params, eos_token_id);
+}
+
+TokenLogprobs TopCandidates(const TokenLogprobs& sampler_logprobs) {
+  TokenLogprobs top = sampler_logprobs;
+  if (!top.token_ids.empty()) {
+    top.token_ids.erase(top.token_ids.begin());
+    top.logprobs.erase(top.logprobs.begin());
+  }
+  return top;
 }
 
 std::vector<BeamSearchSequence> BeamSearchFinalize(const BeamSearchInstance& inst,

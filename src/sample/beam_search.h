@@ -41,12 +41,14 @@ struct BeamSearchInstance {
 // One step from full logprob rows, one per live beam (in inst.beams order).
 void BeamSearchStep(BeamSearchInstance& inst, std::span<const std::span<const float>> logprob_rows,
                     const BeamSearchParams& params, std::optional<int32_t> eos_token_id);
-// The same from per-beam candidate lists (token_ids/logprobs pairs, e.g. a TokenLogprobs with
-// 2 * beam_width top entries); only the first 2 * beam_width candidates of each are used.
+// The same from per-beam candidate lists (token_ids/logprobs pairs in descending order); only
+// the first 2 * beam_width candidates of each are used. From a Sampler's TokenLogprobs (asked
+// for logprobs = 2 * beam_width), pass TopCandidates(lp): it drops the sampled-token entry.
 void BeamSearchStepFromCandidates(BeamSearchInstance& inst,
                                   std::span<const TokenLogprobs> candidates,
                                   const BeamSearchParams& params,
                                   std::optional<int32_t> eos_token_id);
+TokenLogprobs TopCandidates(const TokenLogprobs& sampler_logprobs);
 // The final ranking: the best beam_width of completed + live beams, best first.
 std::vector<BeamSearchSequence> BeamSearchFinalize(const BeamSearchInstance& inst,
                                                    const BeamSearchParams& params,

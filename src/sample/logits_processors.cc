@@ -22,7 +22,7 @@ std::vector<double> Softmax(std::span<const float> logits) {
   std::vector<double> p(logits.size());
   if (m == kNegInf) return p;
   double sum = 0;
-  for (size_t i = 0; i < logits.size(); ++i) sum += p[i] = std::exp(double(logits[i]) - m);
+  for (size_t i = 0; i < logits.size(); ++i) sum += p[i] = std::exp(logits[i] - m);
   for (double& v : p) v /= sum;
   return p;
 }
@@ -109,18 +109,35 @@ void ApplyTopK(std::span<float> logits, int top_k) {
 void ApplyTopP(std::span<float> logits, double top_p) {
   if (top_p >= 1.0) return;
   std::vector<double> probs = Softmax(logits);
-  std::vector<int32_t> order(logits.size());
-  std::iota(order.begin(), order.end(), 0);
-  // Ascending by probability (ties: higher id first, so lower ids survive like a stable sort).
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return probs[a] != probs[b] ? probs[a] < probs[b] : a > b;
-  });
-  double cum = 0;
-  for (size_t i = 0; i + 1 < order.size(); ++i) {  // the most likely token always stays
-    cum += probs[order[i]];
-    if (cum <= 1.0 - top_p) logits[order[i]] = kNegInf;
-    else break;
+  struct Cand {
+    double p;
+    int32_t id;
+  };
+  std::vector<Cand> cands;
+  for (size_t i = 0; i < probs.size(); ++i)
+    if (probs[i] > 0) cands.push_back({probs[i], static_cast<int32_t>(i)});
+  auto more_likely = [](const Cand& a, const Cand& b) {
+    return a.p != b.p ? a.p > b.p : a.id < b.id;
+  };
+  // A token stays while the tokens more likely than it sum to less than top_p. Sort only as
+  // much of the vocabulary as the cut needs (usually a few dozen tokens).
+  const size_t n = cands.size();
+  size_t keep = 0;
+  for (size_t k = std::min<size_t>(n, 64);; k = std::min(n, k * 8)) {
+    if (k < n) std::nth_element(cands.begin(), cands.begin() + (k - 1), cands.end(), more_likely);
+    std::sort(cands.begin(), cands.begin() + k, more_likely);
+    double above = 0;
+    size_t j = 0;
+    while (j < k && above < top_p) above += cands[j++].p;
+    if (above >= top_p || k == n) {
+      keep = j;
+      break;
+    }
   }
+  std::vector<bool> kept(logits.size(), false);
+  for (size_t j = 0; j < keep; ++j) kept[cands[j].id] = true;
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (!kept[i]) logits[i] = kNegInf;
 }
 
 int32_t Argmax(std::span<const float> logits) {

@@ -41,6 +41,9 @@ void FakeModelRunner::ApplyDiff(const SchedulerOutput& out) {
     s.block_table = n.block_ids;
     s.num_computed = n.num_computed_tokens;
     s.seed = static_cast<uint64_t>(n.sampling_params.seed.value_or(0));
+    s.num_prompt_tokens = static_cast<int32_t>(n.prompt_token_ids.size());
+    s.params = n.sampling_params;
+    s.eos_token_id = n.eos_token_id;
     if (reqs_.count(n.req_id)) ++sync_errors_;
     reqs_[n.req_id] = std::move(s);
   }
@@ -82,9 +85,36 @@ ModelRunnerOutput FakeModelRunner::Execute(const SchedulerOutput& out) {
       context[p] = slot >= 0 ? kv_[slot] : -1;
       if (context[p] != s.tokens[p]) ++kv_mismatches_;
     }
-    result.sampled_token_ids.back().push_back(NextToken(context, s.seed, vocab_size_));
+    SampleNext(s, context, result);
   }
   return result;
+}
+
+std::vector<float> FakeModelRunner::FakeLogits(std::span<const int32_t> context,
+                                               int32_t vocab_size) {
+  uint64_t h = static_cast<uint64_t>(NextToken(context, 12345, 1 << 30));
+  std::vector<float> logits(vocab_size);
+  for (int32_t i = 0; i < vocab_size; ++i) {
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+    logits[i] = static_cast<float>((h >> 40) % 1000) / 250.0f;  // [0, 4)
+  }
+  return logits;
+}
+
+void FakeModelRunner::SampleNext(ReqState& s, std::span<const int32_t> context,
+                                 ModelRunnerOutput& result) {
+  if (!sampler_) {
+    result.sampled_token_ids.back().push_back(NextToken(context, s.seed, vocab_size_));
+    return;
+  }
+  std::vector<float> logits = FakeLogits(context, vocab_size_);
+  std::span<const int32_t> all(s.tokens);
+  SamplingState st{&s.params, all.first(s.num_prompt_tokens), all.subspan(s.num_prompt_tokens),
+                   s.eos_token_id};
+  std::optional<TokenLogprobs> lp;
+  result.sampled_token_ids.back().push_back(sampler_->SampleRow(logits, st, &lp));
+  result.logprobs.resize(result.sampled_token_ids.size());
+  if (lp) result.logprobs.back().push_back(std::move(*lp));
 }
 
 }  // namespace pagellm

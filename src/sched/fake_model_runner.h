@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sample/sampler.h"
 #include "sched/scheduler_output.h"
 
 namespace pagellm {
@@ -22,6 +23,11 @@ class FakeModelRunner {
   FakeModelRunner(int32_t num_blocks, int32_t block_size, int32_t vocab_size);
 
   ModelRunnerOutput Execute(const SchedulerOutput& out);
+
+  // With a sampler, the fake model emits a logits row (FakeLogits of the context read back from
+  // the KV cache) and samples it with the request's SamplingParams, like a real runner would.
+  void set_sampler(Sampler* sampler) { sampler_ = sampler; }
+  static std::vector<float> FakeLogits(std::span<const int32_t> context, int32_t vocab_size);
 
   // Deterministic "model": a hash of the whole context and the request's seed.
   static int32_t NextToken(std::span<const int32_t> context, uint64_t seed, int32_t vocab_size);
@@ -33,13 +39,18 @@ class FakeModelRunner {
  private:
   struct ReqState {
     std::vector<int32_t> tokens;
+    int32_t num_prompt_tokens = 0;
+    SamplingParams params;
+    std::optional<int32_t> eos_token_id;
     std::vector<int32_t> block_table;
     int32_t num_computed = 0;
     uint64_t seed = 0;
   };
   void ApplyDiff(const SchedulerOutput& out);
   int64_t Slot(const ReqState& s, int32_t pos);
+  void SampleNext(ReqState& s, std::span<const int32_t> context, ModelRunnerOutput& result);
 
+  Sampler* sampler_ = nullptr;
   int32_t block_size_;
   int32_t vocab_size_;
   std::vector<int32_t> kv_;  // token id per slot, -1 = never written

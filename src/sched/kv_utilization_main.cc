@@ -3,6 +3,7 @@
 // model (every request generates exactly max_tokens tokens, EOS ignored) and reports which
 // fraction of the allocated KV slots hold tokens, averaged over steps.
 //   pagellm_kv_utilization /tmp/w.jsonl [--num-blocks N] [--block-size 16] ...
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -64,8 +65,12 @@ Status Run(const Options& o) {
   FakeModelRunner runner(o.num_blocks, o.block_size, 32000);
   int64_t steps = 0, filled_sum = 0, allocated_sum = 0, out_tokens = 0, peak_blocks = 0;
   double peak_util = 0;
+  using Clock = std::chrono::steady_clock;
+  Clock::duration sched_time{};
   while (sched->HasUnfinishedRequests()) {
+    auto t0 = Clock::now();
     SchedulerOutput so = sched->Schedule();
+    sched_time += Clock::now() - t0;
     if (so.empty()) return InternalError("scheduler made no progress");
     // Slots holding a token after this step's forward pass vs slots of blocks in use.
     const KVCacheManager& kv = sched->kv_cache_manager();
@@ -79,16 +84,21 @@ Status Run(const Options& o) {
       peak_blocks = used;
       peak_util = double(filled) / double(allocated);
     }
-    for (auto& out : sched->Update(so, runner.Execute(so))) out_tokens += out.new_token_ids.size();
+    ModelRunnerOutput mo = runner.Execute(so);
+    t0 = Clock::now();
+    for (auto& out : sched->Update(so, mo)) out_tokens += out.new_token_ids.size();
+    sched_time += Clock::now() - t0;
     ++steps;
   }
   std::printf(
       "requests %zu, steps %ld, output tokens %ld, preemptions %ld, prefix-cache hit tokens %ld\n"
       "KV slot utilization (tokens held / slots allocated, summed over steps): %.4f\n"
-      "at the peak (%ld of %d blocks in use): %.4f\n",
+      "at the peak (%ld of %d blocks in use): %.4f\n"
+      "Schedule() + Update() CPU time: %.1f us per step\n",
       reqs.size(), long(steps), long(out_tokens), long(sched->num_preemptions()),
       long(sched->kv_cache_manager().prefix_cache_hits()), double(filled_sum) / allocated_sum,
-      long(peak_blocks), o.num_blocks, peak_util);
+      long(peak_blocks), o.num_blocks, peak_util,
+      std::chrono::duration<double, std::micro>(sched_time).count() / double(steps));
   if (runner.kv_mismatches() || runner.sync_errors())
     return InternalError("fake runner saw KV mismatches");
   return OkStatus();

@@ -124,7 +124,10 @@ void Scheduler::ScheduleWaiting(Step& step) {
          int32_t(step.scheduled.size()) < config_.max_num_seqs) {
     Request* r = waiting_.Peek();
     CHECK_EQ(r->num_computed_tokens, 0);
-    ComputedBlocks hit = kv_->GetComputedBlocks(r->request_id, r->all_token_ids, r->cache_keys);
+    // Prompt logprobs need logits at every prompt position: no prefix-cache reads (vLLM).
+    ComputedBlocks hit;
+    if (!r->sampling_params.prompt_logprobs)
+      hit = kv_->GetComputedBlocks(r->request_id, r->all_token_ids, r->cache_keys);
     const int32_t computed = hit.num_computed_tokens;
     int32_t want = r->num_tokens() - computed;
     if (!config_.enable_chunked_prefill && want > step.budget) break;

@@ -2,6 +2,7 @@
 //
 // One engine step:  out = Schedule();  runner.Execute(out) → ModelRunnerOutput;
 //                   outputs = Update(out, runner_output).
+// REQUIRES: Update() for a step before the next Schedule() (no asynchronous scheduling yet).
 // Schedule() serves running requests first (decodes and ongoing chunked prefills), then waiting
 // ones; prefill chunks and decodes share one step. When the KV pool runs out it preempts the
 // newest running request (FCFS: the last admitted; priority: the largest (priority, arrival))
@@ -59,8 +60,9 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a request (n > 1: its children). Errors: duplicate id, empty or too long prompt,
-  // invalid params, or a request that could not fit in the whole KV pool.
+  // Queues a request (n > 1: its children), finalizing its SamplingParams. Errors: duplicate id,
+  // empty or too long prompt, invalid params, or a request that could not fit in the whole KV
+  // pool.
   Status AddRequest(EngineCoreRequest request);
 
   SchedulerOutput Schedule();
@@ -72,11 +74,30 @@ class Scheduler {
                                        const ModelRunnerOutput& runner_output);
 
   // Aborts requests wherever they are (waiting, running, awaiting fork); a parent id of an
-  // n > 1 request aborts all its children. Unknown ids are ignored.
+  // n > 1 request aborts all its children. Unknown ids are ignored. Produces no
+  // EngineCoreOutput (the caller knows); the ids reach the runner in finished_req_ids.
   void AbortRequests(std::span<const std::string> request_ids);
   // Finishes a request from outside (stop strings). NotFound for unknown or finished ids.
   Status FinishRequest(const std::string& request_id, FinishReason reason,
                        StopReason stop_reason = {});
+
+  // Beam search support (the engine drives sample/beam_search.h): between steps, makes
+  // new_request_id a running copy of running request src_request_id — same tokens, sharing
+  // every KV block by ref count (the partly filled last block is copied on first write).
+  // FailedPrecondition unless src is running with only its last sampled token uncomputed.
+  Status ForkRequest(const std::string& src_request_id, const std::string& new_request_id);
+  // Replaces the last output token (not yet computed) of a running request: a beam continues
+  // with the candidate beam search chose instead of the sampled one.
+  Status ReplaceLastOutputToken(const std::string& request_id, int32_t token);
+
+  // Counters for metrics / logging.
+  struct Stats {
+    int32_t num_running = 0, num_waiting = 0;
+    double kv_cache_usage = 0.0;  // fraction of blocks in use
+    int64_t prefix_cache_queries = 0, prefix_cache_hits = 0;  // tokens
+    int64_t num_preemptions = 0;
+  };
+  Stats GetStats() const;
 
   int32_t num_running() const { return static_cast<int32_t>(running_.size()); }
   // Running requests in scheduling order (metrics, tests).
@@ -105,7 +126,7 @@ class Scheduler {
   int32_t NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const;
   Request* PickVictim() const;
   void Preempt(Request* r, Step& step);
-  bool CheckStop(Request* r) const;
+  bool CheckStop(Request* r) const;  // sets r->status / stop_reason when it stops
   void FinishAndFree(Request* r, RequestStatus status);
   void PromoteForkChildren(Request* first);
 

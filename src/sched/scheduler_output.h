@@ -56,6 +56,9 @@ struct SchedulerOutput {
   bool empty() const { return total_num_scheduled_tokens == 0; }
 };
 
+// One line for logs: "new 2 (+130 tok) cached 14 total 146 tok preempted 0 finished 1 copies 0".
+std::string SchedulerOutputSummary(const SchedulerOutput& out);
+
 struct ModelRunnerOutput {
   std::vector<std::string> req_ids;
   // Per request: the sampled token (more with speculative decoding); empty when the step was a

@@ -170,10 +170,10 @@ void RunTrial(uint32_t seed, const Trial& t, Stats& stats) {
 
 TEST(SchedulerRandomizedTest, TinyPoolsForcePreemption) {
   Stats stats;
-  for (uint32_t seed = 1; seed <= 12; ++seed) {
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
     std::mt19937 rng(seed * 7919);
     Trial t;
-    t.block_size = (rng() % 2) ? 4 : 16;
+    t.block_size = std::vector<int32_t>{1, 4, 16}[rng() % 3];
     t.num_blocks = (96 + t.block_size - 1) / t.block_size + int(rng() % 6);  // one max request
     t.max_batched = 8 + rng() % 64;
     t.max_seqs = 2 + rng() % 8;

@@ -76,6 +76,7 @@ Request* Scheduler::NewRequest(const EngineCoreRequest& r, int child_index, int 
 }
 
 Status Scheduler::AddRequest(EngineCoreRequest request) {
+  RETURN_IF_ERROR(request.sampling_params.Finalize());  // idempotent; the runner gets it as is
   RETURN_IF_ERROR(ValidateRequest(request));
   const int n = request.sampling_params.n;
   Request* first = NewRequest(request, 0, n);

@@ -5,59 +5,12 @@
 
 #include <gtest/gtest.h>
 
-#include "sched/fake_model_runner.h"
+#include "sched/scheduler_test_util.h"
 
 namespace pagellm {
 namespace {
 
-constexpr int32_t kVocab = 1000;
-
-std::unique_ptr<Scheduler> Make(int32_t num_blocks, SchedulerConfig c = {}, int32_t block_size = 4,
-                                bool caching = true) {
-  CacheConfig cc{block_size, num_blocks, caching};
-  auto s = Scheduler::Create(c, cc);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return std::move(s).value();
-}
-
-EngineCoreRequest Req(const std::string& id, int prompt_len, int max_tokens, int first = 1) {
-  EngineCoreRequest r;
-  r.request_id = id;
-  r.prompt_token_ids.resize(prompt_len);
-  std::iota(r.prompt_token_ids.begin(), r.prompt_token_ids.end(), first);
-  r.sampling_params.max_tokens = max_tokens;
-  r.sampling_params.ignore_eos = true;
-  return r;
-}
-
-// One step where every request that completes its tokens samples `token`.
-std::vector<EngineCoreOutput> StepWith(Scheduler& s, int32_t token, SchedulerOutput* out = nullptr) {
-  SchedulerOutput so = s.Schedule();
-  ModelRunnerOutput mo;
-  for (const auto& [id, n] : so.num_scheduled_tokens) {
-    mo.req_ids.push_back(id);
-    mo.sampled_token_ids.push_back({token});
-  }
-  if (out) *out = so;
-  return s.Update(so, mo);
-}
-
-// Runs to completion with the fake model; returns outputs per request id.
-std::map<std::string, std::vector<int32_t>> RunAll(Scheduler& s, FakeModelRunner& runner,
-                                                   int max_steps = 10000) {
-  std::map<std::string, std::vector<int32_t>> got;
-  for (int i = 0; i < max_steps && s.HasUnfinishedRequests(); ++i) {
-    SchedulerOutput so = s.Schedule();
-    for (auto& o : s.Update(so, runner.Execute(so)))
-      got[o.request_id].insert(got[o.request_id].end(), o.new_token_ids.begin(),
-                               o.new_token_ids.end());
-    EXPECT_TRUE(s.kv_cache_manager().CheckInvariants().ok());
-  }
-  EXPECT_FALSE(s.HasUnfinishedRequests());
-  EXPECT_EQ(runner.kv_mismatches(), 0);
-  EXPECT_EQ(runner.sync_errors(), 0);
-  return got;
-}
+using namespace testing_util;  // NOLINT
 
 TEST(SchedulerTest, PrefillThenDecodeToMaxTokens) {
   auto s = Make(16);
@@ -65,6 +18,8 @@ TEST(SchedulerTest, PrefillThenDecodeToMaxTokens) {
   SchedulerOutput so;
   auto o1 = StepWith(*s, 7, &so);
   ASSERT_EQ(so.scheduled_new_reqs.size(), 1u);
+  EXPECT_EQ(SchedulerOutputSummary(so),
+            "new 1 (+6 tok) cached 0 total 6 tok preempted 0 finished 0 copies 0");
   EXPECT_EQ(so.scheduled_new_reqs[0].block_ids.size(), 2u);
   EXPECT_EQ(so.num_scheduled_tokens["a"], 6);
   ASSERT_EQ(o1.size(), 1u);
@@ -305,62 +260,16 @@ TEST(SchedulerTest, PrefixHitAcrossRequests) {
   EXPECT_EQ(outs[0].num_cached_tokens, 8);
 }
 
-TEST(SchedulerTest, ParallelSamplingForksPromptBlocksWithCopyOnWrite) {
-  for (bool caching : {true, false}) {
-    auto s = Make(64, {}, 4, caching);
-    FakeModelRunner runner(64, 4, kVocab);
-    auto r = Req("p", 10, 5);
-    r.sampling_params.n = 3;
-    r.sampling_params.seed = 7;
-    ASSERT_TRUE(s->AddRequest(r).ok());
-    EXPECT_EQ(s->num_waiting(), 3);
-    SchedulerOutput so = s->Schedule();
-    EXPECT_EQ(so.num_scheduled_tokens.size(), 1u);  // only child 0 prefills
-    std::map<std::string, std::vector<int32_t>> got;
-    for (auto& o : s->Update(so, runner.Execute(so))) got[o.request_id] = o.new_token_ids;
-    // Children share all 3 prompt blocks (ref 3) right after the fork.
-    auto table = s->kv_cache_manager().GetBlockIds("0_p");
-    EXPECT_EQ(s->kv_cache_manager().block_pool().ref_cnt(table[0]), 3);
-    so = s->Schedule();
-    EXPECT_EQ(so.num_scheduled_tokens["1_p"], 1);
-    EXPECT_EQ(so.num_scheduled_tokens["2_p"], 1);
-    EXPECT_EQ(so.block_copies.size(), 2u);  // the shared partial last block, copied twice
-    EXPECT_EQ(s->kv_cache_manager().block_pool().ref_cnt(table[0]), 3);
-    for (auto& o : s->Update(so, runner.Execute(so)))
-      got[o.request_id].insert(got[o.request_id].end(), o.new_token_ids.begin(),
-                               o.new_token_ids.end());
-    for (auto& [id, t] : RunAll(*s, runner)) got[id].insert(got[id].end(), t.begin(), t.end());
-    for (int i = 0; i < 3; ++i) {
-      auto alone = Make(64, {}, 4, false);
-      auto one = Req("x", 10, 5);
-      one.sampling_params.seed = 7 + i;
-      ASSERT_TRUE(alone->AddRequest(one).ok());
-      FakeModelRunner r2(64, 4, kVocab);
-      EXPECT_EQ(RunAll(*alone, r2)["x"], got[std::to_string(i) + "_p"]) << i;
-    }
-    EXPECT_EQ(s->kv_cache_manager().num_free_blocks(), 64);
-  }
-}
-
-TEST(SchedulerTest, AbortParallelParentAndFirstChild) {
-  auto s = Make(64);
-  auto r = Req("p", 10, 5);
-  r.sampling_params.n = 3;
-  r.sampling_params.seed = 1;
-  ASSERT_TRUE(s->AddRequest(r).ok());
-  std::vector<std::string> first = {"0_p"};
-  s->AbortRequests(first);  // before the fork: child 1 takes over the prefill
-  EXPECT_EQ(s->GetNumUnfinishedRequests(), 2);
-  FakeModelRunner runner(64, 4, kVocab);
-  auto got = RunAll(*s, runner);
-  EXPECT_EQ(got["1_p"].size(), 5u);
-  EXPECT_EQ(got["2_p"].size(), 5u);
-  ASSERT_TRUE(s->AddRequest(r).ok());
-  std::vector<std::string> parent = {"p"};
-  StepWith(*s, 1);
-  s->AbortRequests(parent);
-  EXPECT_FALSE(s->HasUnfinishedRequests());
-  EXPECT_EQ(s->kv_cache_manager().num_free_blocks(), 64);
+TEST(SchedulerTest, PromptLogprobsSkipPrefixCacheReads) {
+  auto s = Make(32);
+  FakeModelRunner runner(32, 4, kVocab);
+  ASSERT_TRUE(s->AddRequest(Req("a", 10, 2)).ok());
+  RunAll(*s, runner);
+  auto b = Req("b", 10, 2);
+  b.sampling_params.prompt_logprobs = 1;
+  ASSERT_TRUE(s->AddRequest(b).ok());
+  SchedulerOutput so = s->Schedule();
+  EXPECT_EQ(so.num_scheduled_tokens["b"], 10);
 }
 
 }  // namespace
