@@ -6,6 +6,7 @@
 #include "base/file.h"
 #include "base/logging.h"
 #include "engine/engine_setup.h"
+#include "sample/stop_checker.h"
 
 namespace pagellm {
 
@@ -48,7 +49,7 @@ Status LLMEngine::Init(const EngineArgs& args) {
   ASSIGN_OR_RETURN(max_model_len_, ResolveMaxModelLen(args.max_model_len, *model_));
   std::vector<int64_t> eos = ResolveEosIds(model_->config(), generation_config_, tokenizer_.get());
   if (!eos.empty()) eos_token_id_ = static_cast<int32_t>(eos[0]);
-  for (size_t i = 1; i < eos.size(); ++i) extra_eos_ids_.push_back(static_cast<int32_t>(eos[i]));
+  extra_eos_ids_ = eos;
   RETURN_IF_ERROR(InitKVCache());
   output_processor_ = std::make_unique<OutputProcessor>(tokenizer_.get());
   return OkStatus();
@@ -102,10 +103,7 @@ StatusOr<std::vector<int32_t>> LLMEngine::Tokenize(const PromptInput& prompt,
     }
     ASSIGN_OR_RETURN(ids, tokenizer_->Encode(*prompt.text, /*add_special_tokens=*/true));
   }
-  if (params.truncate_prompt_tokens) {
-    int64_t keep = *params.truncate_prompt_tokens < 0 ? max_model_len_ : *params.truncate_prompt_tokens;
-    if (static_cast<int64_t>(ids.size()) > keep) ids.erase(ids.begin(), ids.end() - keep);
-  }
+  ids = TruncatePrompt(ids, params, static_cast<int32_t>(max_model_len_));
   if (!params.bad_words.empty()) {
     if (!tokenizer_) return InvalidArgumentError("bad_words need a tokenizer");
     ASSIGN_OR_RETURN(params.bad_words_token_ids, TokenizeBadWords(*tokenizer_, params.bad_words));
@@ -127,14 +125,7 @@ Status LLMEngine::AddRequest(const std::string& request_id, const PromptInput& p
   RETURN_IF_ERROR(ValidatePromptIds(ids, vocab_size(), max_model_len_));
   RETURN_IF_ERROR(params.VerifyTokenIds(vocab_size()));
   RETURN_IF_ERROR(params.VerifyLogprobs(args_.max_logprobs, vocab_size()));
-  if (!params.ignore_eos) {
-    for (int32_t e : extra_eos_ids_) {
-      if (std::find(params.stop_token_ids.begin(), params.stop_token_ids.end(), e) ==
-          params.stop_token_ids.end()) {
-        params.stop_token_ids.push_back(e);
-      }
-    }
-  }
+  AddGenerationConfigEos(params, extra_eos_ids_, eos_token_id_);
   EngineCoreRequest req;
   req.request_id = request_id;
   req.prompt_token_ids = ids;

@@ -89,7 +89,7 @@ class LLMEngine {
   std::unique_ptr<ModelRunner> runner_;
   std::unique_ptr<OutputProcessor> output_processor_;
   std::optional<int32_t> eos_token_id_;
-  std::vector<int32_t> extra_eos_ids_;  // generation_config eos ids beyond the first
+  std::vector<int64_t> extra_eos_ids_;  // every EOS id (the primary one is skipped when added)
   int64_t max_model_len_ = 0;
   int32_t num_blocks_ = 0;
   int64_t prompt_tokens_ = 0;

@@ -2,16 +2,10 @@
 
 #include <algorithm>
 
+#include "sample/stop_checker.h"
+
 namespace pagellm {
 namespace {
-
-// Longest stop string minus one: text that may still become part of a stop string.
-size_t StopBufferLength(const SamplingParams& params) {
-  if (params.include_stop_str_in_output) return 0;
-  size_t longest = 0;
-  for (const auto& s : params.stop) longest = std::max(longest, s.size());
-  return longest ? longest - 1 : 0;
-}
 
 // Moves `n` back to the start of a UTF-8 character so held-back text never splits one.
 size_t Utf8Boundary(const std::string& s, size_t n) {
@@ -43,24 +37,15 @@ void OutputProcessor::AddRequest(const std::string& id, std::optional<std::strin
   requests_[id] = std::move(p);
 }
 
+// vLLM checks stop strings only once min_tokens tokens exist.
 std::optional<std::string> OutputProcessor::CheckStopStrings(const Parent& p, Child& c,
                                                              size_t new_text_from) {
-  if (p.params.stop.empty()) return std::nullopt;
   if (static_cast<int>(c.token_ids.size()) <= p.params.min_tokens) return std::nullopt;
-  size_t best = std::string::npos;
-  const std::string* hit = nullptr;
-  for (const std::string& s : p.params.stop) {
-    if (s.empty()) continue;
-    size_t from = new_text_from >= s.size() - 1 ? new_text_from - (s.size() - 1) : 0;
-    size_t pos = c.text.find(s, from);
-    if (pos != std::string::npos && pos < best) {
-      best = pos;
-      hit = &s;
-    }
-  }
-  if (!hit) return std::nullopt;
-  c.text.resize(p.params.include_stop_str_in_output ? best + hit->size() : best);
-  return *hit;
+  auto m = pagellm::CheckStopStrings(c.text, static_cast<int64_t>(c.text.size() - new_text_from),
+                                     p.params.stop, p.params.include_stop_str_in_output);
+  if (!m) return std::nullopt;
+  if (m->truncate_to >= 0) c.text.resize(static_cast<size_t>(m->truncate_to));
+  return m->stop_string;
 }
 
 void OutputProcessor::Append(Parent& p, Child& c, const EngineCoreOutput& o, Result& result,
@@ -96,7 +81,7 @@ void OutputProcessor::Append(Parent& p, Child& c, const EngineCoreOutput& o, Res
 
 size_t OutputProcessor::VisibleTextLength(const Parent& p, const Child& c) const {
   if (c.finish_reason) return c.text.size();
-  size_t hold = StopBufferLength(p.params);
+  size_t hold = static_cast<size_t>(std::max<int64_t>(0, StopStringHoldback(p.params)));
   size_t n = c.text.size() > hold ? c.text.size() - hold : 0;
   return Utf8Boundary(c.text, n);
 }
