@@ -81,8 +81,11 @@ StatusOr<Value> Indent(Interpreter&, const Value& v, CallArgs& a) {
   Value width = ArgOr(a, 0, "width", Value(4));
   bool first = ArgOr(a, 1, "first", Value(false)).Truthy();
   bool blank = ArgOr(a, 2, "blank", Value(false)).Truthy();
-  std::string pad = width.is_string() ? width.str()
-                                      : std::string(std::max<int64_t>(0, width.as_int()), ' ');
+  if (!width.is_string() && !width.is_int() && !width.is_bool()) {
+    return InvalidArgumentError("indent width must be an int or a str");
+  }
+  int64_t n = std::min<int64_t>(std::max<int64_t>(0, width.as_int()), 4096);
+  std::string pad = width.is_string() ? width.str() : std::string(n, ' ');
   std::vector<std::string> lines = SplitLines(PyStr(v) + "\n");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -96,7 +99,7 @@ StatusOr<Value> Indent(Interpreter&, const Value& v, CallArgs& a) {
 
 StatusOr<Value> Center(Interpreter&, const Value& v, CallArgs& a) {
   std::string s = PyStr(v);
-  int64_t width = ArgOr(a, 0, "width", Value(80)).as_int();
+  ASSIGN_OR_RETURN(int64_t width, IntArg(a, 0, "width", 80));
   int64_t len = static_cast<int64_t>(Utf8Length(s));
   if (width <= len || width > (1 << 20)) return Value(s);
   int64_t total = width - len;
@@ -149,7 +152,8 @@ std::optional<double> ParseFloat(const std::string& s) {
 
 StatusOr<Value> Int(Interpreter&, const Value& v, CallArgs& a) {
   Value def = ArgOr(a, 0, "default", Value(0));
-  int base = static_cast<int>(ArgOr(a, 1, "base", Value(10)).as_int());
+  ASSIGN_OR_RETURN(int64_t base, IntArg(a, 1, "base", 10));
+  if (base != 0 && (base < 2 || base > 36)) return InvalidArgumentError("int() base must be >= 2 and <= 36, or 0");
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) {
     double d = v.as_double();
@@ -157,7 +161,7 @@ StatusOr<Value> Int(Interpreter&, const Value& v, CallArgs& a) {
     return Value(static_cast<int64_t>(d));
   }
   if (!v.is_string()) return def;
-  if (auto i = ParseInt(v.str(), base)) return Value(*i);
+  if (auto i = ParseInt(v.str(), static_cast<int>(base))) return Value(*i);
   if (auto d = ParseFloat(v.str()); d && std::isfinite(*d) && std::fabs(*d) < 9.2e18) {
     return Value(static_cast<int64_t>(*d));
   }
@@ -184,7 +188,7 @@ StatusOr<Value> Abs(Interpreter&, const Value& v, CallArgs&) {
 
 StatusOr<Value> Round(Interpreter&, const Value& v, CallArgs& a) {
   if (!v.is_number()) return InvalidArgumentError("round() needs a number");
-  int64_t precision = ArgOr(a, 0, "precision", Value(0)).as_int();
+  ASSIGN_OR_RETURN(int64_t precision, IntArg(a, 0, "precision", 0));
   std::string method = PyStr(ArgOr(a, 1, "method", Value("common")));
   double x = v.as_double();
   if (precision < 0 || precision > 300) return InvalidArgumentError("round: bad precision");

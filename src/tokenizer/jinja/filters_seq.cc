@@ -246,7 +246,7 @@ StatusOr<Value> Min(Interpreter& in, const Value& v, CallArgs& a) { return MinMa
 StatusOr<Value> Max(Interpreter& in, const Value& v, CallArgs& a) { return MinMax(in, v, a, true); }
 
 StatusOr<Value> Batch(Interpreter&, const Value& v, CallArgs& a) {
-  int64_t n = ArgOr(a, 0, "linecount", Value(1)).as_int();
+  ASSIGN_OR_RETURN(int64_t n, IntArg(a, 0, "linecount", 1));
   const Value* fill = FindArg(a, 1, "fill_with");
   if (n <= 0) return InvalidArgumentError("batch size must be positive");
   ASSIGN_OR_RETURN(std::vector<Value> items, Iterate(v));

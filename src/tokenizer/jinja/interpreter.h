@@ -109,6 +109,8 @@ bool HasFilter(const std::string& name);
 // Binds call arguments by position or keyword (Python semantics, minus strictness).
 const Value* FindArg(const CallArgs& args, size_t pos, const char* name);
 Value ArgOr(const CallArgs& args, size_t pos, const char* name, Value fallback);
+// An integer argument (bool/int), `fallback` when absent; TypeError otherwise.
+StatusOr<int64_t> IntArg(const CallArgs& args, size_t pos, const char* name, int64_t fallback);
 
 // An error that comes from raise_exception(): reported with its message verbatim.
 Status TemplateRaised(std::string message);

@@ -31,7 +31,7 @@ StatusOr<Value> Strip(const Value& self, CallArgs& a, bool l, bool r) {
 StatusOr<Value> Split(const Value& self, CallArgs& a, bool reverse) {
   ASSIGN_OR_RETURN(auto sep, OptStr(a, 0, "sep"));
   if (sep && sep->empty()) return InvalidArgumentError("empty separator");
-  int64_t maxsplit = ArgOr(a, 1, "maxsplit", Value(-1)).as_int();
+  ASSIGN_OR_RETURN(int64_t maxsplit, IntArg(a, 1, "maxsplit", -1));
   return StrList(reverse ? StrRSplit(self.str(), sep, maxsplit)
                          : StrSplit(self.str(), sep, maxsplit));
 }
@@ -77,6 +77,9 @@ StatusOr<Value> Format(const Value& self, CallArgs& a) {
     }
     const Value* v = nullptr;
     if (field.empty() || std::isdigit(static_cast<unsigned char>(field[0]))) {
+      if (field.size() > 6 || field.find_first_not_of("0123456789") != std::string::npos) {
+        return UnimplementedError("str.format field '" + field + "' is not supported");
+      }
       size_t idx = field.empty() ? auto_index++ : std::stoul(field);
       if (idx < a.args.size()) v = &a.args[idx];
     } else {
@@ -133,7 +136,7 @@ StatusOr<Value> StrMethod(const std::string& name, Interpreter& in, const Value&
     if (!from || !to || !from->is_string() || !to->is_string()) {
       return InvalidArgumentError("replace() needs two str arguments");
     }
-    int64_t count = ArgOr(a, 2, "count", Value(-1)).as_int();
+    ASSIGN_OR_RETURN(int64_t count, IntArg(a, 2, "count", -1));
     return Value(StrReplace(s, from->str(), to->str(), count, in.limits().max_output_bytes));
   }
   if (name == "count") {

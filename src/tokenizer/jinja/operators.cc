@@ -64,7 +64,7 @@ StatusOr<std::string> FormatOne(const std::string& spec, char conv, const Value&
   }
   std::string f = "%" + spec;
   if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
-    int64_t x = v.is_float() ? static_cast<int64_t>(v.as_double()) : v.as_int();
+    int64_t x = v.as_int();
     std::snprintf(buf, sizeof(buf), (f + "ll" + (conv == 'i' ? 'd' : conv)).c_str(),
                   static_cast<long long>(x));
   } else {
@@ -278,6 +278,17 @@ const Value* FindArg(const CallArgs& args, size_t pos, const char* name) {
     if (k == name) return &v;
   }
   return nullptr;
+}
+
+StatusOr<int64_t> IntArg(const CallArgs& args, size_t pos, const char* name,
+                         int64_t fallback) {
+  const Value* v = FindArg(args, pos, name);
+  if (v == nullptr || v->is_none()) return fallback;
+  if (!v->is_int() && !v->is_bool()) {
+    return InvalidArgumentError(std::string("argument '") + name + "' must be an integer, not '" +
+                                v->TypeName() + "'");
+  }
+  return v->as_int();
 }
 
 Value ArgOr(const CallArgs& args, size_t pos, const char* name, Value fallback) {

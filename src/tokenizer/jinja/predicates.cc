@@ -71,7 +71,7 @@ const std::unordered_map<std::string, TestFn>& Table() {
          if (!n.is_number() || n.is_float() || n.as_int() == 0 || !v.is_number() || v.is_float()) {
            return InvalidArgumentError("divisibleby needs non-zero integers");
          }
-         return v.as_int() % n.as_int() == 0;
+         return n.as_int() == -1 || v.as_int() % n.as_int() == 0;
        }},
       {"eq", PAGELLM_JINJA_TEST(CompareTest(v, a, "=="))},
       {"equalto", PAGELLM_JINJA_TEST(CompareTest(v, a, "=="))},

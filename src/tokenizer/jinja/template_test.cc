@@ -125,6 +125,12 @@ TEST(ChatTemplate, RuntimeErrorsAreStatuses) {
   EXPECT_FALSE(Render("{{ 'a' + 1 }}", {}).ok());
   EXPECT_FALSE(Render("{{ 9223372036854775807 + 1 }}", {}).ok());
   EXPECT_FALSE(Render("{% for x in 3 %}{% endfor %}", {}).ok());
+  // Found by fuzzing: non-integer arguments where integers are expected.
+  EXPECT_FALSE(Render("{{ [1, 2]|batch(u, 0)|list }}", {}).ok());
+  EXPECT_FALSE(Render("{{ 'a b'.split(' ', 'x') }}", {}).ok());
+  EXPECT_FALSE(Render("{{ '{99999999999999999999}'.format(1) }}", {}).ok());
+  EXPECT_TRUE(Render("{{ (-9223372036854775807 - 1) is divisibleby(-1) }}", {}).ok());
+  EXPECT_TRUE(Render("{{ '%d' % 1e300 }}{{ 'x'|indent(100000000000) }}", {}).ok());
 }
 
 TEST(ChatTemplate, LimitsStopHostileTemplates) {

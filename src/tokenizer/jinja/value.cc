@@ -29,7 +29,14 @@ Value::Kind Value::kind() const { return static_cast<Kind>(rep_.index()); }
 
 int64_t Value::as_int() const {
   if (is_bool()) return as_bool() ? 1 : 0;
-  return std::get<int64_t>(rep_);
+  if (is_float()) {  // truncate like int(); saturate instead of overflowing
+    double d = std::get<double>(rep_);
+    if (std::isnan(d)) return 0;
+    if (d >= 9.2e18) return INT64_MAX;
+    if (d <= -9.2e18) return INT64_MIN;
+    return static_cast<int64_t>(d);
+  }
+  return is_int() ? std::get<int64_t>(rep_) : 0;
 }
 
 double Value::as_double() const {

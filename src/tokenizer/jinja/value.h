@@ -81,8 +81,10 @@ class Value {
 
   // REQUIRES: the matching is_*() is true.
   bool as_bool() const { return std::get<bool>(rep_); }
-  int64_t as_int() const;  // bool or int
-  double as_double() const;  // bool, int or float
+  // Numeric views; total so a wrong type can never crash (non-numbers read as 0). Callers
+  // that must reject other types check is_number() / use IntArg().
+  int64_t as_int() const;
+  double as_double() const;
   const std::string& str() const { return std::get<std::string>(rep_); }
   List& list() const { return *std::get<std::shared_ptr<List>>(rep_); }
   Dict& dict() const;  // dict or namespace
