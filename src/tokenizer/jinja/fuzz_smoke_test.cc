@@ -14,7 +14,7 @@ namespace {
 
 std::vector<std::string> Seeds() {
   std::vector<std::string> seeds;
-  auto cases = testing::LoadJsonFile(testing::TestDataDir() + "/jinja/oracle_cases.json");
+  auto cases = testing::LoadOracleCases();
   if (cases.ok()) {
     for (const auto& c : *cases) seeds.push_back(c["template"].get<std::string>());
   }

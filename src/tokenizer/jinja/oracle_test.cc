@@ -38,7 +38,7 @@ StatusOr<std::string> RenderSnippet(const nlohmann::ordered_json& c) {
 }
 
 TEST(JinjaOracle, SnippetsMatchJinja2) {
-  auto cases = LoadJsonFile(TestDataDir() + "/jinja/oracle_cases.json");
+  auto cases = testing::LoadOracleCases();
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   auto results = RunOracle(*cases);
   if (!results.ok()) GTEST_SKIP() << results.status().ToString();

@@ -83,7 +83,7 @@ TEST(ChatTemplate, Table) {
 // The generated corpus: every snippet in tests/data/jinja/oracle_cases.json against the
 // output jinja2 produced for it (tools/fixtures/jinja/make_oracle_cases.py --expected).
 TEST(ChatTemplate, SnippetCorpusMatchesRecordedJinja2) {
-  auto cases = testing::LoadJsonFile(testing::TestDataDir() + "/jinja/oracle_cases.json");
+  auto cases = testing::LoadOracleCases();
   auto expected = testing::LoadJsonFile(testing::TestDataDir() + "/jinja/snippets_expected.json");
   ASSERT_TRUE(cases.ok() && expected.ok());
   ASSERT_EQ(cases->size(), expected->size());

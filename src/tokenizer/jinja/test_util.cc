@@ -30,6 +30,21 @@ StatusOr<nlohmann::ordered_json> LoadJsonFile(const std::string& path) {
   return j;
 }
 
+StatusOr<nlohmann::ordered_json> LoadOracleCases() {
+  ASSIGN_OR_RETURN(auto file, LoadJsonFile(TestDataDir() + "/jinja/oracle_cases.json"));
+  if (!file.is_object() || !file.contains("cases") || !file.contains("contexts")) {
+    return DataLossError("oracle_cases.json: expected {contexts, cases}");
+  }
+  auto out = nlohmann::ordered_json::array();
+  for (auto c : file["cases"]) {
+    std::string ref = c.value("context", "");
+    if (!file["contexts"].contains(ref)) return DataLossError("unknown context " + ref);
+    c["context"] = file["contexts"][ref];
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 namespace {
 
 // tokenizer_config.json stores special tokens as strings or {"content": ...} objects.
