@@ -19,7 +19,8 @@ void ExpectSame(const std::string& name, const StatusOr<std::string>& mine,
                 const nlohmann::ordered_json& want) {
   if (want.value("ok", false)) {
     ASSERT_TRUE(mine.ok()) << name << ": we failed with " << mine.status().ToString()
-                           << "\njinja2 rendered:\n" << want["output"].get<std::string>();
+                           << "\njinja2 rendered:\n"
+                           << want["output"].get<std::string>();
     EXPECT_EQ(*mine, want["output"].get<std::string>()) << name;
     return;
   }

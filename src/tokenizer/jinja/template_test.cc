@@ -64,7 +64,8 @@ const Case kCases[] = {
     {"{{ 'x</think>y'.split('</think>')[-1].lstrip('\\n') }}", "{}", "y"},
     {"{{ d.items() | list }} {{ d.get('z', 0) }} {{ d.keys() | list }}", R"({"d": {"a": 1}})",
      "[('a', 1)] 0 ['a']"},
-    {"{{ 1 is number }}{{ 'a' is string }}{{ d is mapping }}{{ none is none }}{{ 3 is divisibleby 3 }}",
+    {"{{ 1 is number }}{{ 'a' is string }}{{ d is mapping }}{{ none is none }}{{ 3 is divisibleby "
+     "3 }}",
      R"({"d": {}})", "TrueTrueTrueTrueTrue"},
     {"{{ 'y' if a else 'n' }}{{ 'z' if not a }}", R"({"a": false})", "nz"},
     {"{{ 'hello world' | title }} {{ 'hELLO' | capitalize }}", "{}", "Hello World Hello"},

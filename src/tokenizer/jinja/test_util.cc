@@ -127,8 +127,8 @@ StatusOr<nlohmann::ordered_json> RunOracle(const nlohmann::ordered_json& cases) 
   if (std::system("/usr/bin/python3 -c 'import jinja2' >/dev/null 2>&1") != 0) {
     return UnavailableError("/usr/bin/python3 with jinja2 is not available");
   }
-  std::string base = (fs::temp_directory_path() /
-                      ("pagellm_jinja_oracle_" + std::to_string(getpid()))).string();
+  std::string base =
+      (fs::temp_directory_path() / ("pagellm_jinja_oracle_" + std::to_string(getpid()))).string();
   RETURN_IF_ERROR(WriteStringToFile(base + ".in.json", cases.dump()));
   std::string cmd = "/usr/bin/python3 " + std::string(PAGELLM_SOURCE_DIR) +
                     "/tools/fixtures/jinja/render_oracle.py " + base + ".in.json > " + base +

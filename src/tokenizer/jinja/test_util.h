@@ -2,10 +2,9 @@
 // packages, the conversation corpus, and the python jinja2 oracle.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "tokenizer/jinja/template.h"
