@@ -16,32 +16,32 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
   enum class Kind {
-    kConst,     // value
-    kName,      // name
-    kGetattr,   // args[0].name
-    kGetitem,   // args[0][args[1]]
-    kSlice,     // args[0][args[1]:args[2]:args[3]] (null children for omitted parts)
-    kCall,      // args[0](call_args...)
-    kFilter,    // args[0] | name(call_args...)
-    kTest,      // args[0] is name(call_args...); negated when `negate`
-    kNeg,       // -args[0]
-    kPos,       // +args[0]
-    kNot,       // not args[0]
-    kBinary,    // args[0] op args[1]; op in + - * / // % ** ~
+    kConst,    // value
+    kName,     // name
+    kGetattr,  // args[0].name
+    kGetitem,  // args[0][args[1]]
+    kSlice,    // args[0][args[1]:args[2]:args[3]] (null children for omitted parts)
+    kCall,     // args[0](call_args...)
+    kFilter,   // args[0] | name(call_args...)
+    kTest,     // args[0] is name(call_args...); negated when `negate`
+    kNeg,      // -args[0]
+    kPos,      // +args[0]
+    kNot,      // not args[0]
+    kBinary,   // args[0] op args[1]; op in + - * / // % ** ~
     kAnd,
     kOr,
     kCompare,   // args[0] ops[0] args[1] ops[1] args[2] ... (chained)
     kCondExpr,  // args[1] if args[0] else args[2] (args[2] may be null)
     kList,
     kTuple,
-    kDict,      // args = k0, v0, k1, v1, ...
+    kDict,  // args = k0, v0, k1, v1, ...
   };
   Kind kind = Kind::kConst;
   int line = 0;
   Value value;
-  std::string name;               // name / attribute / filter / test / binary op
-  std::vector<ExprPtr> args;      // operands, children or positional call args
-  std::vector<std::string> ops;   // kCompare operators: == != < <= > >= in notin
+  std::string name;              // name / attribute / filter / test / binary op
+  std::vector<ExprPtr> args;     // operands, children or positional call args
+  std::vector<std::string> ops;  // kCompare operators: == != < <= > >= in notin
   // Call arguments (kCall, kFilter, kTest): positional ones follow the operand(s) in `args`
   // starting at `first_call_arg`.
   size_t first_call_arg = 0;
@@ -59,7 +59,7 @@ using Body = std::vector<NodePtr>;
 struct Target {
   std::vector<std::string> names;  // one name, or several for tuple unpacking
   bool is_tuple = false;
-  std::string attr;                // non-empty: names[0].attr (namespace assignment)
+  std::string attr;  // non-empty: names[0].attr (namespace assignment)
 };
 
 struct MacroParam {
@@ -69,18 +69,18 @@ struct MacroParam {
 
 struct Node {
   enum class Kind {
-    kText,       // text
-    kOutput,     // {{ expr }}
-    kIf,         // conds[i] -> bodies[i]; else_body
-    kFor,        // for target in expr [if filter] body else else_body
-    kSet,        // target = expr
-    kSetBlock,   // {% set target %}body{% endset %}, optional filter chain in expr
-    kMacro,      // name(params) body
-    kCallBlock,  // {% call(params) expr %}body{% endcall %}
+    kText,         // text
+    kOutput,       // {{ expr }}
+    kIf,           // conds[i] -> bodies[i]; else_body
+    kFor,          // for target in expr [if filter] body else else_body
+    kSet,          // target = expr
+    kSetBlock,     // {% set target %}body{% endset %}, optional filter chain in expr
+    kMacro,        // name(params) body
+    kCallBlock,    // {% call(params) expr %}body{% endcall %}
     kFilterBlock,  // {% filter f %}body{% endfilter %}: expr is the filter applied to a
                    // placeholder name
-    kWith,       // {% with a = 1 %}body{% endwith %}: targets + values
-    kScope,      // body rendered in place (e.g. {% generation %})
+    kWith,         // {% with a = 1 %}body{% endwith %}: targets + values
+    kScope,        // body rendered in place (e.g. {% generation %})
     kBreak,
     kContinue,
   };

@@ -13,10 +13,12 @@ namespace {
 constexpr int64_t kMaxRange = 100000;
 
 StatusOr<Value> Range(Interpreter&, CallArgs& a) {
-  if (a.args.empty() || a.args.size() > 3) return InvalidArgumentError("range expects 1 to 3 arguments");
+  if (a.args.empty() || a.args.size() > 3)
+    return InvalidArgumentError("range expects 1 to 3 arguments");
   for (const Value& v : a.args) {
     if (!v.is_int() && !v.is_bool()) {
-      return InvalidArgumentError("'" + v.TypeName() + "' object cannot be interpreted as an integer");
+      return InvalidArgumentError("'" + v.TypeName() +
+                                  "' object cannot be interpreted as an integer");
     }
   }
   int64_t start = 0, stop, step = 1;
@@ -41,7 +43,8 @@ StatusOr<Value> Range(Interpreter&, CallArgs& a) {
 
 Status MergeKwargs(CallArgs& a, Dict* d, const char* fn) {
   for (const Value& v : a.args) {
-    if (!v.is_dict()) return InvalidArgumentError(std::string(fn) + "() positional argument must be a dict");
+    if (!v.is_dict())
+      return InvalidArgumentError(std::string(fn) + "() positional argument must be a dict");
     for (const auto& [k, val] : v.dict().items()) RETURN_IF_ERROR(d->Set(k, val));
   }
   for (const auto& [k, v] : a.kwargs) d->Set(k, v);

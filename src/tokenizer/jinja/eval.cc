@@ -51,8 +51,10 @@ StatusOr<Value> Interpreter::Eval(const Expr& e) {
 
 StatusOr<Value> Interpreter::EvalInner(const Expr& e) {
   switch (e.kind) {
-    case Expr::Kind::kConst: return e.value;
-    case Expr::Kind::kName: return Lookup(e.name);
+    case Expr::Kind::kConst:
+      return e.value;
+    case Expr::Kind::kName:
+      return Lookup(e.name);
     case Expr::Kind::kGetattr: {
       ASSIGN_OR_RETURN(Value obj, Eval(*e.args[0]));
       return GetAttr(obj, e.name);
@@ -62,7 +64,8 @@ StatusOr<Value> Interpreter::EvalInner(const Expr& e) {
       ASSIGN_OR_RETURN(Value key, Eval(*e.args[1]));
       return GetItem(obj, key);
     }
-    case Expr::Kind::kSlice: return EvalSlice(e);
+    case Expr::Kind::kSlice:
+      return EvalSlice(e);
     case Expr::Kind::kCall: {
       ASSIGN_OR_RETURN(Value fn, Eval(*e.args[0]));
       CallArgs args;
@@ -111,7 +114,8 @@ StatusOr<Value> Interpreter::EvalInner(const Expr& e) {
       if (a.Truthy() == (e.kind == Expr::Kind::kOr)) return a;
       return Eval(*e.args[1]);
     }
-    case Expr::Kind::kCompare: return EvalCompare(e);
+    case Expr::Kind::kCompare:
+      return EvalCompare(e);
     case Expr::Kind::kCondExpr: {
       ASSIGN_OR_RETURN(Value c, Eval(*e.args[0]));
       if (c.Truthy()) return Eval(*e.args[1]);
@@ -121,7 +125,8 @@ StatusOr<Value> Interpreter::EvalInner(const Expr& e) {
     }
     case Expr::Kind::kList:
     case Expr::Kind::kTuple:
-    case Expr::Kind::kDict: return EvalLiteral(e);
+    case Expr::Kind::kDict:
+      return EvalLiteral(e);
   }
   return InternalError("unknown expression kind");
 }
@@ -193,15 +198,17 @@ StatusOr<Value> Interpreter::EvalSlice(const Expr& e) {
   }
   std::vector<char32_t> cps;
   if (is_str) cps = DecodeUtf8(obj.str());
-  int64_t len = is_str ? static_cast<int64_t>(cps.size())
-                       : static_cast<int64_t>(obj.list().items.size());
+  int64_t len =
+      is_str ? static_cast<int64_t>(cps.size()) : static_cast<int64_t>(obj.list().items.size());
   int64_t start, stop;
   AdjustSlice(len, parts[0], parts[1], step, &start, &stop);
   std::string s;
   std::vector<Value> items;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    if (is_str) AppendUtf8(cps[i], &s);
-    else items.push_back(obj.list().items[i]);
+    if (is_str)
+      AppendUtf8(cps[i], &s);
+    else
+      items.push_back(obj.list().items[i]);
   }
   if (is_str) return Value(std::move(s));
   return Value::MakeList(std::move(items), obj.list().is_tuple);
@@ -240,8 +247,7 @@ StatusOr<Value> Interpreter::Call(const Value& fn, CallArgs& args) {
   return fn.callable().fn(*this, args);
 }
 
-StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& v,
-                                         CallArgs& args) {
+StatusOr<Value> Interpreter::ApplyFilter(const std::string& name, const Value& v, CallArgs& args) {
   return CallFilter(*this, name, v, args);
 }
 

@@ -50,12 +50,23 @@ StatusOr<Value> Escape(Interpreter&, const Value& v, CallArgs&) {
   std::string out;
   for (char c : PyStr(v)) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return Value(std::move(out));
@@ -128,7 +139,9 @@ std::optional<int64_t> ParseInt(const std::string& s, int base) {
   std::string t = StrStrip(s, std::nullopt, true, true);
   std::string digits;
   for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] == '_' && i > 0 && i + 1 < t.size() && std::isalnum(static_cast<unsigned char>(t[i - 1]))) continue;
+    if (t[i] == '_' && i > 0 && i + 1 < t.size() &&
+        std::isalnum(static_cast<unsigned char>(t[i - 1])))
+      continue;
     digits.push_back(t[i]);
   }
   if (digits.empty()) return std::nullopt;
@@ -153,7 +166,8 @@ std::optional<double> ParseFloat(const std::string& s) {
 StatusOr<Value> Int(Interpreter&, const Value& v, CallArgs& a) {
   Value def = ArgOr(a, 0, "default", Value(0));
   ASSIGN_OR_RETURN(int64_t base, IntArg(a, 1, "base", 10));
-  if (base != 0 && (base < 2 || base > 36)) return InvalidArgumentError("int() base must be >= 2 and <= 36, or 0");
+  if (base != 0 && (base < 2 || base > 36))
+    return InvalidArgumentError("int() base must be >= 2 and <= 36, or 0");
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) {
     double d = v.as_double();
@@ -235,11 +249,13 @@ StatusOr<Value> ToJson(Interpreter&, const Value& v, CallArgs& a) {
 const FilterTable& Table() {
   static const FilterTable* table = [] {
     auto* t = new FilterTable{
-        {"trim", Trim},       {"upper", Upper},   {"lower", Lower},     {"title", Title},
-        {"capitalize", Capitalize}, {"string", String}, {"safe", Safe}, {"replace", Replace},
-        {"e", Escape},        {"escape", Escape}, {"forceescape", Escape}, {"indent", Indent},
-        {"center", Center},   {"wordcount", WordCount}, {"format", Format}, {"int", Int},
-        {"float", Float},     {"abs", Abs},       {"round", Round},     {"tojson", ToJson},
+        {"trim", Trim},     {"upper", Upper},           {"lower", Lower},
+        {"title", Title},   {"capitalize", Capitalize}, {"string", String},
+        {"safe", Safe},     {"replace", Replace},       {"e", Escape},
+        {"escape", Escape}, {"forceescape", Escape},    {"indent", Indent},
+        {"center", Center}, {"wordcount", WordCount},   {"format", Format},
+        {"int", Int},       {"float", Float},           {"abs", Abs},
+        {"round", Round},   {"tojson", ToJson},
     };
     AddSequenceFilters(t);
     return t;

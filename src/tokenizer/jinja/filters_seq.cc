@@ -172,8 +172,7 @@ StatusOr<Value> Map(Interpreter& in, const Value& v, CallArgs& a) {
 }
 
 // select / reject / selectattr / rejectattr.
-StatusOr<Value> SelectImpl(Interpreter& in, const Value& v, CallArgs& a, bool by_attr,
-                           bool keep) {
+StatusOr<Value> SelectImpl(Interpreter& in, const Value& v, CallArgs& a, bool by_attr, bool keep) {
   ASSIGN_OR_RETURN(std::vector<Value> items, Iterate(v));
   size_t next = 0;
   Value attribute;
@@ -242,7 +241,9 @@ StatusOr<Value> MinMax(Interpreter& in, const Value& v, CallArgs& a, bool want_m
   return items[best];
 }
 
-StatusOr<Value> Min(Interpreter& in, const Value& v, CallArgs& a) { return MinMax(in, v, a, false); }
+StatusOr<Value> Min(Interpreter& in, const Value& v, CallArgs& a) {
+  return MinMax(in, v, a, false);
+}
 StatusOr<Value> Max(Interpreter& in, const Value& v, CallArgs& a) { return MinMax(in, v, a, true); }
 
 StatusOr<Value> Batch(Interpreter&, const Value& v, CallArgs& a) {
@@ -252,7 +253,8 @@ StatusOr<Value> Batch(Interpreter&, const Value& v, CallArgs& a) {
   ASSIGN_OR_RETURN(std::vector<Value> items, Iterate(v));
   std::vector<Value> out;
   for (size_t i = 0; i < items.size(); i += n) {
-    std::vector<Value> row(items.begin() + i, items.begin() + std::min<size_t>(i + n, items.size()));
+    std::vector<Value> row(items.begin() + i,
+                           items.begin() + std::min<size_t>(i + n, items.size()));
     while (fill && !fill->is_none() && static_cast<int64_t>(row.size()) < n) row.push_back(*fill);
     out.push_back(Value::MakeList(std::move(row)));
   }
@@ -268,7 +270,8 @@ StatusOr<Value> Attr(Interpreter& in, const Value& v, CallArgs& a) {
     const Value* x = v.dict().Find(name);
     if (x) return *x;
   }
-  return Value::MakeUndefined("'" + v.TypeName() + " object' has no attribute '" + PyStr(name) + "'");
+  return Value::MakeUndefined("'" + v.TypeName() + " object' has no attribute '" + PyStr(name) +
+                              "'");
 }
 
 }  // namespace
@@ -277,8 +280,8 @@ StatusOr<Value> GetAttrPath(Interpreter& in, const Value& v, const Value& path) 
   std::vector<Value> parts;
   if (path.is_string()) {
     for (const std::string& p : StrSplit(path.str(), std::string("."), -1)) {
-      bool digits = !p.empty() && p.size() < 18 &&
-                    p.find_first_not_of("0123456789") == std::string::npos;
+      bool digits =
+          !p.empty() && p.size() < 18 && p.find_first_not_of("0123456789") == std::string::npos;
       parts.push_back(digits ? Value(static_cast<int64_t>(std::stoll(p))) : Value(p));
     }
   } else {
@@ -293,12 +296,29 @@ StatusOr<Value> GetAttrPath(Interpreter& in, const Value& v, const Value& path) 
 }
 
 void AddSequenceFilters(FilterTable* t) {
-  t->insert({{"length", LengthF}, {"count", LengthF}, {"default", Default}, {"d", Default},
-             {"list", ListF}, {"first", First}, {"last", Last}, {"join", Join}, {"sort", Sort},
-             {"unique", Unique}, {"reverse", Reverse}, {"items", Items},
-             {"dictsort", DictSort}, {"map", Map}, {"select", Select}, {"reject", Reject},
-             {"selectattr", SelectAttr}, {"rejectattr", RejectAttr}, {"sum", Sum},
-             {"min", Min}, {"max", Max}, {"batch", Batch}, {"attr", Attr}});
+  t->insert({{"length", LengthF},
+             {"count", LengthF},
+             {"default", Default},
+             {"d", Default},
+             {"list", ListF},
+             {"first", First},
+             {"last", Last},
+             {"join", Join},
+             {"sort", Sort},
+             {"unique", Unique},
+             {"reverse", Reverse},
+             {"items", Items},
+             {"dictsort", DictSort},
+             {"map", Map},
+             {"select", Select},
+             {"reject", Reject},
+             {"selectattr", SelectAttr},
+             {"rejectattr", RejectAttr},
+             {"sum", Sum},
+             {"min", Min},
+             {"max", Max},
+             {"batch", Batch},
+             {"attr", Attr}});
 }
 
 }  // namespace pagellm::jinja

@@ -14,7 +14,7 @@ namespace {
 
 std::vector<std::string> Seeds() {
   std::vector<std::string> seeds;
-  auto cases = testing::LoadJsonFile(testing::TestDataDir() + "/jinja/oracle_cases.json");
+  auto cases = testing::LoadOracleCases();
   if (cases.ok()) {
     for (const auto& c : *cases) seeds.push_back(c["template"].get<std::string>());
   }
@@ -24,21 +24,64 @@ std::vector<std::string> Seeds() {
 }
 
 std::string Mutate(const std::vector<std::string>& seeds, std::mt19937_64& rng) {
-  static const char* kTokens[] = {"{{", "}}", "{%", "%}", "{#", "#}", "-", "+", "(", ")", "[",
-                                  "]", "{", "}", "'", "\"", "\\", "|", ".", ",", ":", " if ",
-                                  " for ", " in ", " endfor ", " endif ", " set ", "loop.",
-                                  "messages", "namespace(", "range(99999)", "**", "~", "\n",
-                                  "\xff", "\xc3", "raw", "macro", "caller()", "tojson"};
+  static const char* kTokens[] = {"{{",
+                                  "}}",
+                                  "{%",
+                                  "%}",
+                                  "{#",
+                                  "#}",
+                                  "-",
+                                  "+",
+                                  "(",
+                                  ")",
+                                  "[",
+                                  "]",
+                                  "{",
+                                  "}",
+                                  "'",
+                                  "\"",
+                                  "\\",
+                                  "|",
+                                  ".",
+                                  ",",
+                                  ":",
+                                  " if ",
+                                  " for ",
+                                  " in ",
+                                  " endfor ",
+                                  " endif ",
+                                  " set ",
+                                  "loop.",
+                                  "messages",
+                                  "namespace(",
+                                  "range(99999)",
+                                  "**",
+                                  "~",
+                                  "\n",
+                                  "\xff",
+                                  "\xc3",
+                                  "raw",
+                                  "macro",
+                                  "caller()",
+                                  "tojson"};
   auto pick = [&](size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng() % n); };
   std::string s = seeds[pick(seeds.size())];
   int edits = 1 + static_cast<int>(pick(8));
   for (int e = 0; e < edits; ++e) {
     size_t pos = pick(s.size() + 1);
     switch (pick(5)) {
-      case 0: s.insert(pos, kTokens[pick(std::size(kTokens))]); break;
-      case 1: s.erase(pos, pick(32)); break;
-      case 2: if (!s.empty()) s[pick(s.size())] = static_cast<char>(rng()); break;
-      case 3: s.insert(pos, s.substr(pick(s.size() + 1), pick(64))); break;
+      case 0:
+        s.insert(pos, kTokens[pick(std::size(kTokens))]);
+        break;
+      case 1:
+        s.erase(pos, pick(32));
+        break;
+      case 2:
+        if (!s.empty()) s[pick(s.size())] = static_cast<char>(rng());
+        break;
+      case 3:
+        s.insert(pos, s.substr(pick(s.size() + 1), pick(64)));
+        break;
       default: {
         const std::string& other = seeds[pick(seeds.size())];
         s = s.substr(0, pos) + other.substr(pick(other.size() + 1));

@@ -69,24 +69,42 @@ Status Interpreter::ExecNode(const Node& node, std::string* out) {
   RETURN_IF_ERROR(Step());
   Status st;
   switch (node.kind) {
-    case Node::Kind::kText: return Append(out, node.text);
+    case Node::Kind::kText:
+      return Append(out, node.text);
     case Node::Kind::kOutput: {
       auto v = Eval(*node.expr);
       if (!v.ok()) return LineError(node.line, v.status());
       return Append(out, PyStr(*v));
     }
-    case Node::Kind::kIf: st = ExecIf(node, out); break;
-    case Node::Kind::kFor: st = ExecFor(node, out); break;
+    case Node::Kind::kIf:
+      st = ExecIf(node, out);
+      break;
+    case Node::Kind::kFor:
+      st = ExecFor(node, out);
+      break;
     case Node::Kind::kSet:
-    case Node::Kind::kSetBlock: st = ExecSet(node, out); break;
-    case Node::Kind::kMacro: st = ExecMacro(node); break;
-    case Node::Kind::kCallBlock: st = ExecCallBlock(node, out); break;
-    case Node::Kind::kFilterBlock: st = ExecFilterBlock(node, out); break;
-    case Node::Kind::kWith: st = ExecWith(node, out); break;
-    case Node::Kind::kScope: st = Exec(node.body, out); break;
+    case Node::Kind::kSetBlock:
+      st = ExecSet(node, out);
+      break;
+    case Node::Kind::kMacro:
+      st = ExecMacro(node);
+      break;
+    case Node::Kind::kCallBlock:
+      st = ExecCallBlock(node, out);
+      break;
+    case Node::Kind::kFilterBlock:
+      st = ExecFilterBlock(node, out);
+      break;
+    case Node::Kind::kWith:
+      st = ExecWith(node, out);
+      break;
+    case Node::Kind::kScope:
+      st = Exec(node.body, out);
+      break;
     case Node::Kind::kBreak:
     case Node::Kind::kContinue:
-      if (loop_depth_ == 0) return LineError(node.line, InvalidArgumentError("break/continue outside a loop"));
+      if (loop_depth_ == 0)
+        return LineError(node.line, InvalidArgumentError("break/continue outside a loop"));
       flow_ = node.kind == Node::Kind::kBreak ? Flow::kBreak : Flow::kContinue;
       return OkStatus();
   }
@@ -234,19 +252,17 @@ Status Interpreter::ExecWith(const Node& node, std::string* out) {
 
 Status Interpreter::ExecMacro(const Node& node) {
   const Node* macro = &node;
-  scopes_.back().vars[node.name] =
-      Value::MakeCallable(node.name, [macro](Interpreter& in, CallArgs& a) {
-        return in.CallMacro(*macro, a, nullptr);
-      });
+  scopes_.back().vars[node.name] = Value::MakeCallable(
+      node.name,
+      [macro](Interpreter& in, CallArgs& a) { return in.CallMacro(*macro, a, nullptr); });
   return OkStatus();
 }
 
 Status Interpreter::ExecCallBlock(const Node& node, std::string* out) {
   const Node* block = &node;
   // The call body behaves like a macro with the block's parameters.
-  Value caller = Value::MakeCallable("caller", [block](Interpreter& in, CallArgs& a) {
-    return in.CallMacro(*block, a, nullptr);
-  });
+  Value caller = Value::MakeCallable(
+      "caller", [block](Interpreter& in, CallArgs& a) { return in.CallMacro(*block, a, nullptr); });
   const Expr& call = *node.expr;
   ASSIGN_OR_RETURN(Value fn, Eval(*call.args[0]));
   CallArgs args;
@@ -262,16 +278,21 @@ StatusOr<Value> Interpreter::CallMacro(const Node& macro, CallArgs& args, const 
   scope.barrier = true;
   std::vector<Value> varargs;
   for (size_t i = 0; i < args.args.size(); ++i) {
-    if (i < macro.params.size()) scope.vars[macro.params[i].name] = args.args[i];
-    else varargs.push_back(args.args[i]);
+    if (i < macro.params.size())
+      scope.vars[macro.params[i].name] = args.args[i];
+    else
+      varargs.push_back(args.args[i]);
   }
   Value kwargs = Value::MakeDict();
   for (auto& [k, v] : args.kwargs) {
     bool is_param = false;
     for (const MacroParam& p : macro.params) is_param = is_param || p.name == k;
-    if (is_param) scope.vars[k] = v;
-    else if (k == "caller") scope.vars["caller"] = v;
-    else kwargs.dict().Set(k, v);
+    if (is_param)
+      scope.vars[k] = v;
+    else if (k == "caller")
+      scope.vars["caller"] = v;
+    else
+      kwargs.dict().Set(k, v);
   }
   scope.vars["varargs"] = Value::MakeList(std::move(varargs), /*is_tuple=*/true);
   scope.vars["kwargs"] = kwargs;

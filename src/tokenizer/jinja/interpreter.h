@@ -84,8 +84,7 @@ class Interpreter {
 
 // Python-semantics operators shared by the evaluator and filters (binary ops: + - * / // % **
 // ~; comparisons for sorting). Errors are Python's TypeError/ZeroDivisionError messages.
-StatusOr<Value> BinaryOp(const std::string& op, const Value& a, const Value& b,
-                         size_t max_bytes);
+StatusOr<Value> BinaryOp(const std::string& op, const Value& a, const Value& b, size_t max_bytes);
 StatusOr<int> CompareValues(const Value& a, const Value& b);  // -1, 0, 1
 StatusOr<bool> Contains(const Value& container, const Value& item);
 // Python iteration: list items, dict keys, string characters; undefined iterates as empty.
@@ -101,8 +100,7 @@ void InstallGlobals(Interpreter* interp);
 // Filters and tests tables. filters*.cc / predicates.cc.
 StatusOr<Value> CallFilter(Interpreter& in, const std::string& name, const Value& v,
                            CallArgs& args);
-StatusOr<bool> CallTest(Interpreter& in, const std::string& name, const Value& v,
-                        CallArgs& args);
+StatusOr<bool> CallTest(Interpreter& in, const std::string& name, const Value& v, CallArgs& args);
 bool HasTest(const std::string& name);
 bool HasFilter(const std::string& name);
 

@@ -37,21 +37,49 @@ bool Unescape(std::string_view s, std::string* result) {
       return true;
     };
     switch (e) {
-      case '\n': break;
-      case '\\': out.push_back('\\'); break;
-      case '\'': out.push_back('\''); break;
-      case '"': out.push_back('"'); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'x': if (!hex(2)) return false; break;
-      case 'u': if (!hex(4)) return false; break;
-      case 'U': if (!hex(8)) return false; break;
-      case 'N': return false;
+      case '\n':
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '\'':
+        out.push_back('\'');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        if (!hex(2)) return false;
+        break;
+      case 'u':
+        if (!hex(4)) return false;
+        break;
+      case 'U':
+        if (!hex(8)) return false;
+        break;
+      case 'N':
+        return false;
       default:
         if (e >= '0' && e <= '7') {
           int v = e - '0';
@@ -76,8 +104,8 @@ class Lexer {
   StatusOr<std::vector<Token>> Run() {
     while (pos_ < src_.size()) {
       size_t start = src_.find('{', pos_);
-      while (start != std::string::npos && start + 1 < src_.size() &&
-             src_[start + 1] != '{' && src_[start + 1] != '%' && src_[start + 1] != '#') {
+      while (start != std::string::npos && start + 1 < src_.size() && src_[start + 1] != '{' &&
+             src_[start + 1] != '%' && src_[start + 1] != '#') {
         start = src_.find('{', start + 1);
       }
       if (start == std::string::npos || start + 1 >= src_.size()) {

@@ -18,10 +18,10 @@ enum class TokenType {
   kBlockBegin,  // {%
   kBlockEnd,    // %}
   kName,
-  kString,      // value is already unescaped
+  kString,  // value is already unescaped
   kInt,
   kFloat,
-  kOp,          // operators and punctuation: + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
+  kOp,  // operators and punctuation: + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
   kEof,
 };
 

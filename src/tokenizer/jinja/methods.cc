@@ -44,8 +44,7 @@ StatusOr<Value> AffixTest(const Value& self, CallArgs& a, bool prefix) {
   for (const Value& o : options) {
     if (!o.is_string()) return InvalidArgumentError("startswith/endswith needs str arguments");
     const std::string& x = o.str();
-    if (x.size() <= s.size() &&
-        s.compare(prefix ? 0 : s.size() - x.size(), x.size(), x) == 0) {
+    if (x.size() <= s.size() && s.compare(prefix ? 0 : s.size() - x.size(), x.size(), x) == 0) {
       return Value(true);
     }
   }
@@ -190,9 +189,12 @@ StatusOr<Value> DictMethod(const std::string& name, const Value& self, CallArgs&
   }
   std::vector<Value> out;
   for (const auto& [k, v] : d.items()) {
-    if (name == "keys") out.push_back(k);
-    else if (name == "values") out.push_back(v);
-    else out.push_back(Value::MakeList({k, v}, /*is_tuple=*/true));
+    if (name == "keys")
+      out.push_back(k);
+    else if (name == "values")
+      out.push_back(v);
+    else
+      out.push_back(Value::MakeList({k, v}, /*is_tuple=*/true));
   }
   if (name == "copy") {
     Value c = Value::MakeDict();
@@ -228,11 +230,11 @@ bool IsOneOf(const std::string& name, std::initializer_list<const char*> names) 
 
 Value GetMethod(const Value& obj, const std::string& name) {
   if (obj.is_string() &&
-      IsOneOf(name, {"strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith",
-                     "upper", "lower", "casefold", "title", "capitalize", "format", "join",
-                     "replace", "count", "find", "rfind", "index", "rindex", "splitlines",
-                     "isdigit", "isnumeric", "isdecimal", "isspace", "isalpha", "isalnum",
-                     "isupper", "islower"})) {
+      IsOneOf(name, {"strip",    "lstrip",  "rstrip",     "split",    "rsplit",    "startswith",
+                     "endswith", "upper",   "lower",      "casefold", "title",     "capitalize",
+                     "format",   "join",    "replace",    "count",    "find",      "rfind",
+                     "index",    "rindex",  "splitlines", "isdigit",  "isnumeric", "isdecimal",
+                     "isspace",  "isalpha", "isalnum",    "isupper",  "islower"})) {
     return Value::MakeCallable("str." + name, [obj, name](Interpreter& in, CallArgs& a) {
       return StrMethod(name, in, obj, a);
     });

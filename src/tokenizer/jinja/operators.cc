@@ -12,8 +12,7 @@ Status Unsupported(const std::string& op, const Value& a, const Value& b) {
     return InvalidArgumentError("can only concatenate str (not \"" + b.TypeName() + "\") to str");
   }
   if (op == "+" && a.is_list() && !a.list().is_tuple) {
-    return InvalidArgumentError("can only concatenate list (not \"" + b.TypeName() +
-                                "\") to list");
+    return InvalidArgumentError("can only concatenate list (not \"" + b.TypeName() + "\") to list");
   }
   return InvalidArgumentError("unsupported operand type(s) for " + op + ": '" + a.TypeName() +
                               "' and '" + b.TypeName() + "'");
@@ -49,18 +48,19 @@ StatusOr<std::string> FormatOne(const std::string& spec, char conv, const Value&
     size_t dot = spec.find('.');
     std::string w = spec.substr(0, dot);
     w.erase(0, w.find_first_of("123456789") == std::string::npos ? w.size()
-                                                                   : w.find_first_of("123456789"));
+                                                                 : w.find_first_of("123456789"));
     if (!w.empty()) width = std::stoul(w);
     if (dot != std::string::npos) prec = std::stoul("0" + spec.substr(dot + 1));
     if (prec < s.size()) s.resize(prec);
     if (width > 4096) return InvalidArgumentError("format width too large");
     size_t len = Utf8Length(s);
-    if (len < width) s = left ? s + std::string(width - len, ' ') : std::string(width - len, ' ') + s;
+    if (len < width)
+      s = left ? s + std::string(width - len, ' ') : std::string(width - len, ' ') + s;
     return s;
   }
   if (!v.is_number()) {
-    return InvalidArgumentError(std::string("%") + conv + " format: a real number is required, not " +
-                                v.TypeName());
+    return InvalidArgumentError(std::string("%") + conv +
+                                " format: a real number is required, not " + v.TypeName());
   }
   std::string f = "%" + spec;
   if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
@@ -76,8 +76,10 @@ StatusOr<std::string> FormatOne(const std::string& spec, char conv, const Value&
 // Python's printf-style `str % args` for the conversions templates use.
 StatusOr<Value> PercentFormat(const std::string& fmt, const Value& arg) {
   std::vector<Value> args;
-  if (arg.is_list() && arg.list().is_tuple) args = arg.list().items;
-  else args.push_back(arg);
+  if (arg.is_list() && arg.list().is_tuple)
+    args = arg.list().items;
+  else
+    args.push_back(arg);
   std::string out;
   size_t next = 0;
   for (size_t i = 0; i < fmt.size(); ++i) {
@@ -86,7 +88,9 @@ StatusOr<Value> PercentFormat(const std::string& fmt, const Value& arg) {
       continue;
     }
     size_t spec_begin = ++i;
-    while (i < fmt.size() && std::string_view("-+ #0123456789.").find(fmt[i]) != std::string_view::npos) ++i;
+    while (i < fmt.size() &&
+           std::string_view("-+ #0123456789.").find(fmt[i]) != std::string_view::npos)
+      ++i;
     if (i >= fmt.size()) return InvalidArgumentError("incomplete format");
     char c = fmt[i];
     if (c == '%' && i == spec_begin) {
@@ -97,8 +101,8 @@ StatusOr<Value> PercentFormat(const std::string& fmt, const Value& arg) {
       return UnimplementedError(std::string("unsupported format character '") + c + "'");
     }
     if (next >= args.size()) return InvalidArgumentError("not enough arguments for format string");
-    ASSIGN_OR_RETURN(std::string piece,
-                     FormatOne(fmt.substr(spec_begin, i - spec_begin), c == 'u' ? 'd' : c, args[next++]));
+    ASSIGN_OR_RETURN(std::string piece, FormatOne(fmt.substr(spec_begin, i - spec_begin),
+                                                  c == 'u' ? 'd' : c, args[next++]));
     out += piece;
   }
   if (next < args.size()) {
@@ -113,9 +117,9 @@ StatusOr<Value> Arith(const std::string& op, const Value& a, const Value& b) {
   double p = a.as_double(), q = b.as_double();
   if (op == "+" || op == "-" || op == "*") {
     if (!ints) return Value(op == "+" ? p + q : op == "-" ? p - q : p * q);
-    bool overflow = op == "+" ? __builtin_add_overflow(x, y, &r)
-                  : op == "-" ? __builtin_sub_overflow(x, y, &r)
-                              : __builtin_mul_overflow(x, y, &r);
+    bool overflow = op == "+"   ? __builtin_add_overflow(x, y, &r)
+                    : op == "-" ? __builtin_sub_overflow(x, y, &r)
+                                : __builtin_mul_overflow(x, y, &r);
     if (overflow) return InvalidArgumentError("integer overflow");
     return Value(r);
   }
@@ -160,8 +164,7 @@ StatusOr<Value> Arith(const std::string& op, const Value& a, const Value& b) {
 
 }  // namespace
 
-StatusOr<Value> BinaryOp(const std::string& op, const Value& a, const Value& b,
-                         size_t max_bytes) {
+StatusOr<Value> BinaryOp(const std::string& op, const Value& a, const Value& b, size_t max_bytes) {
   if (op == "~") {
     std::string s = PyStr(a);
     std::string t = PyStr(b);
@@ -172,7 +175,8 @@ StatusOr<Value> BinaryOp(const std::string& op, const Value& a, const Value& b,
   if (b.is_undefined()) return InvalidArgumentError(b.undefined_hint());
   if (a.is_number() && b.is_number()) return Arith(op, a, b);
   if (op == "+" && a.is_string() && b.is_string()) {
-    if (a.str().size() + b.str().size() > max_bytes) return ResourceExhaustedError("string too long");
+    if (a.str().size() + b.str().size() > max_bytes)
+      return ResourceExhaustedError("string too long");
     return Value(a.str() + b.str());
   }
   if (op == "+" && a.is_list() && b.is_list() && a.list().is_tuple == b.list().is_tuple) {
@@ -218,7 +222,8 @@ StatusOr<int> CompareValues(const Value& a, const Value& b) {
 
 StatusOr<bool> Contains(const Value& container, const Value& item) {
   switch (container.kind()) {
-    case Value::Kind::kUndefined: return false;
+    case Value::Kind::kUndefined:
+      return false;
     case Value::Kind::kString:
       if (!item.is_string()) {
         return InvalidArgumentError("'in <string>' requires string as left operand, not " +
@@ -243,8 +248,10 @@ StatusOr<bool> Contains(const Value& container, const Value& item) {
 
 StatusOr<std::vector<Value>> Iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return std::vector<Value>{};
-    case Value::Kind::kList: return v.list().items;
+    case Value::Kind::kUndefined:
+      return std::vector<Value>{};
+    case Value::Kind::kList:
+      return v.list().items;
     case Value::Kind::kDict: {
       std::vector<Value> keys;
       for (const auto& [k, val] : v.dict().items()) keys.push_back(k);
@@ -263,10 +270,14 @@ StatusOr<std::vector<Value>> Iterate(const Value& v) {
 
 StatusOr<int64_t> Length(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return 0;
-    case Value::Kind::kString: return static_cast<int64_t>(Utf8Length(v.str()));
-    case Value::Kind::kList: return static_cast<int64_t>(v.list().items.size());
-    case Value::Kind::kDict: return static_cast<int64_t>(v.dict().size());
+    case Value::Kind::kUndefined:
+      return 0;
+    case Value::Kind::kString:
+      return static_cast<int64_t>(Utf8Length(v.str()));
+    case Value::Kind::kList:
+      return static_cast<int64_t>(v.list().items.size());
+    case Value::Kind::kDict:
+      return static_cast<int64_t>(v.dict().size());
     default:
       return InvalidArgumentError("object of type '" + v.TypeName() + "' has no len()");
   }
@@ -280,8 +291,7 @@ const Value* FindArg(const CallArgs& args, size_t pos, const char* name) {
   return nullptr;
 }
 
-StatusOr<int64_t> IntArg(const CallArgs& args, size_t pos, const char* name,
-                         int64_t fallback) {
+StatusOr<int64_t> IntArg(const CallArgs& args, size_t pos, const char* name, int64_t fallback) {
   const Value* v = FindArg(args, pos, name);
   if (v == nullptr || v->is_none()) return fallback;
   if (!v->is_int() && !v->is_bool()) {

@@ -19,7 +19,8 @@ void ExpectSame(const std::string& name, const StatusOr<std::string>& mine,
                 const nlohmann::ordered_json& want) {
   if (want.value("ok", false)) {
     ASSERT_TRUE(mine.ok()) << name << ": we failed with " << mine.status().ToString()
-                           << "\njinja2 rendered:\n" << want["output"].get<std::string>();
+                           << "\njinja2 rendered:\n"
+                           << want["output"].get<std::string>();
     EXPECT_EQ(*mine, want["output"].get<std::string>()) << name;
     return;
   }
@@ -38,7 +39,7 @@ StatusOr<std::string> RenderSnippet(const nlohmann::ordered_json& c) {
 }
 
 TEST(JinjaOracle, SnippetsMatchJinja2) {
-  auto cases = LoadJsonFile(TestDataDir() + "/jinja/oracle_cases.json");
+  auto cases = testing::LoadOracleCases();
   ASSERT_TRUE(cases.ok()) << cases.status().ToString();
   auto results = RunOracle(*cases);
   if (!results.ok()) GTEST_SKIP() << results.status().ToString();

@@ -64,9 +64,7 @@ class Parser {
   const Token& Cur() const { return toks_[pos_]; }
   const Token& Peek(size_t n = 1) const;
   bool IsOp(const char* op) const { return Cur().type == TokenType::kOp && Cur().value == op; }
-  bool IsName(const char* n) const {
-    return Cur().type == TokenType::kName && Cur().value == n;
-  }
+  bool IsName(const char* n) const { return Cur().type == TokenType::kName && Cur().value == n; }
   void Next() {
     if (toks_[pos_].type != TokenType::kEof) ++pos_;
   }

@@ -174,20 +174,20 @@ StatusOr<ExprPtr> Parser::ParseCompare() {
   return cmp ? std::move(cmp) : std::move(first);
 }
 
-#define PAGELLM_JINJA_BINARY_LEVEL(Func, Operand, Cond)                \
-  StatusOr<ExprPtr> Parser::Func() {                                 \
-    ASSIGN_OR_RETURN(ExprPtr left, Operand);                         \
-    for (int chain = 0; Cur().type == TokenType::kOp && (Cond);) {   \
-      if (++chain > kMaxDepth) return Error("expression too long");  \
-      auto e = MakeExpr(Expr::Kind::kBinary);                        \
-      e->name = Cur().value;                                         \
-      Next();                                                        \
-      ASSIGN_OR_RETURN(ExprPtr right, Operand);                      \
-      e->args.push_back(std::move(left));                            \
-      e->args.push_back(std::move(right));                           \
-      left = std::move(e);                                           \
-    }                                                                \
-    return left;                                                     \
+#define PAGELLM_JINJA_BINARY_LEVEL(Func, Operand, Cond)             \
+  StatusOr<ExprPtr> Parser::Func() {                                \
+    ASSIGN_OR_RETURN(ExprPtr left, Operand);                        \
+    for (int chain = 0; Cur().type == TokenType::kOp && (Cond);) {  \
+      if (++chain > kMaxDepth) return Error("expression too long"); \
+      auto e = MakeExpr(Expr::Kind::kBinary);                       \
+      e->name = Cur().value;                                        \
+      Next();                                                       \
+      ASSIGN_OR_RETURN(ExprPtr right, Operand);                     \
+      e->args.push_back(std::move(left));                           \
+      e->args.push_back(std::move(right));                          \
+      left = std::move(e);                                          \
+    }                                                               \
+    return left;                                                    \
   }
 
 PAGELLM_JINJA_BINARY_LEVEL(ParseMath1, ParseConcat(), Cur().value == "+" || Cur().value == "-")
@@ -221,9 +221,12 @@ StatusOr<ExprPtr> Parser::ParsePrimary() {
   switch (t.type) {
     case TokenType::kName: {
       const std::string& n = t.value;
-      if (n == "true" || n == "True") e->value = Value(true);
-      else if (n == "false" || n == "False") e->value = Value(false);
-      else if (n == "none" || n == "None") e->value = Value::None();
+      if (n == "true" || n == "True")
+        e->value = Value(true);
+      else if (n == "false" || n == "False")
+        e->value = Value(false);
+      else if (n == "none" || n == "None")
+        e->value = Value::None();
       else {
         e->kind = Expr::Kind::kName;
         e->name = n;
@@ -261,7 +264,8 @@ StatusOr<ExprPtr> Parser::ParsePrimary() {
       }
       if (t.value == "[" || t.value == "{") return ParseListOrDict(t.value == "{");
       break;
-    default: break;
+    default:
+      break;
   }
   std::string got = t.type == TokenType::kEof ? "end of template" : "'" + t.value + "'";
   if (t.type == TokenType::kBlockEnd || t.type == TokenType::kVarEnd) got = "end of tag";

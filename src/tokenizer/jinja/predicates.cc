@@ -11,7 +11,8 @@ using TestFn = StatusOr<bool> (*)(Interpreter&, const Value&, CallArgs&);
 
 StatusOr<Value> Arg0(const CallArgs& a, const char* test) {
   const Value* v = FindArg(a, 0, "other");
-  if (v == nullptr) return InvalidArgumentError(std::string("test '") + test + "' needs an argument");
+  if (v == nullptr)
+    return InvalidArgumentError(std::string("test '") + test + "' needs an argument");
   return *v;
 }
 
@@ -25,13 +26,18 @@ StatusOr<bool> CompareTest(const Value& v, const CallArgs& a, const char* op) {
   }
   auto c = CompareValues(v, other);
   if (!c.ok()) {
-    return InvalidArgumentError("'" + o + "' not supported between instances of '" +
-                                v.TypeName() + "' and '" + other.TypeName() + "'");
+    return InvalidArgumentError("'" + o + "' not supported between instances of '" + v.TypeName() +
+                                "' and '" + other.TypeName() + "'");
   }
   if (o == "<") return *c < 0;
   if (o == "<=") return *c <= 0;
   if (o == ">") return *c > 0;
   return *c >= 0;
+}
+
+// Undefined iterates (as empty) in jinja2, so it counts as iterable and as a sequence.
+bool IsIterable(const Value& v) {
+  return v.is_list() || v.is_dict() || v.is_string() || v.is_undefined();
 }
 
 StatusOr<bool> IntTest(const Value& v, int64_t mod, int64_t want) {
@@ -43,7 +49,8 @@ StatusOr<bool> IntTest(const Value& v, int64_t mod, int64_t want) {
   return r == want;
 }
 
-#define PAGELLM_JINJA_TEST(expr) [](Interpreter& in, const Value& v, CallArgs& a) -> StatusOr<bool> { return expr; }
+#define PAGELLM_JINJA_TEST(expr) \
+  [](Interpreter& in, const Value& v, CallArgs& a) -> StatusOr<bool> { return expr; }
 
 const std::unordered_map<std::string, TestFn>& Table() {
   static const auto* table = new std::unordered_map<std::string, TestFn>{
@@ -58,8 +65,8 @@ const std::unordered_map<std::string, TestFn>& Table() {
       {"number", PAGELLM_JINJA_TEST(v.is_number())},
       {"string", PAGELLM_JINJA_TEST(v.is_string())},
       {"mapping", PAGELLM_JINJA_TEST(v.is_dict())},
-      {"iterable", PAGELLM_JINJA_TEST(v.is_list() || v.is_dict() || v.is_string() || v.is_undefined())},
-      {"sequence", PAGELLM_JINJA_TEST(v.is_list() || v.is_dict() || v.is_string() || v.is_undefined())},
+      {"iterable", PAGELLM_JINJA_TEST(IsIterable(v))},
+      {"sequence", PAGELLM_JINJA_TEST(IsIterable(v))},
       {"callable", PAGELLM_JINJA_TEST(v.is_callable())},
       {"escaped", PAGELLM_JINJA_TEST(false)},
       {"lower", PAGELLM_JINJA_TEST(v.is_string() && StrLower(v.str()) == v.str())},
@@ -107,8 +114,7 @@ const std::unordered_map<std::string, TestFn>& Table() {
 
 bool HasTest(const std::string& name) { return Table().count(name) != 0; }
 
-StatusOr<bool> CallTest(Interpreter& in, const std::string& name, const Value& v,
-                        CallArgs& args) {
+StatusOr<bool> CallTest(Interpreter& in, const std::string& name, const Value& v, CallArgs& args) {
   auto it = Table().find(name);
   if (it == Table().end()) return InvalidArgumentError("No test named '" + name + "'.");
   return it->second(in, v, args);

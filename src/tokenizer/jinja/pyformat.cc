@@ -36,14 +36,29 @@ void JsonString(std::string_view s, bool ensure_ascii, std::string* out) {
   for (char32_t c : DecodeUtf8(s)) {
     char buf[16];
     switch (c) {
-      case '"': *out += "\\\""; continue;
-      case '\\': *out += "\\\\"; continue;
-      case '\n': *out += "\\n"; continue;
-      case '\r': *out += "\\r"; continue;
-      case '\t': *out += "\\t"; continue;
-      case '\b': *out += "\\b"; continue;
-      case '\f': *out += "\\f"; continue;
-      default: break;
+      case '"':
+        *out += "\\\"";
+        continue;
+      case '\\':
+        *out += "\\\\";
+        continue;
+      case '\n':
+        *out += "\\n";
+        continue;
+      case '\r':
+        *out += "\\r";
+        continue;
+      case '\t':
+        *out += "\\t";
+        continue;
+      case '\b':
+        *out += "\\b";
+        continue;
+      case '\f':
+        *out += "\\f";
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || (ensure_ascii && c >= 0x7f)) {
       if (c >= 0x10000) {  // surrogate pair, as Python does
@@ -115,19 +130,31 @@ Status JsonContainer(const Value& v, const JsonOptions& o, int level, std::strin
 
 Status JsonValue(const Value& v, const JsonOptions& o, int level, std::string* out) {
   switch (v.kind()) {
-    case Value::Kind::kNone: *out += "null"; return OkStatus();
-    case Value::Kind::kBool: *out += v.as_bool() ? "true" : "false"; return OkStatus();
-    case Value::Kind::kInt: *out += std::to_string(v.as_int()); return OkStatus();
+    case Value::Kind::kNone:
+      *out += "null";
+      return OkStatus();
+    case Value::Kind::kBool:
+      *out += v.as_bool() ? "true" : "false";
+      return OkStatus();
+    case Value::Kind::kInt:
+      *out += std::to_string(v.as_int());
+      return OkStatus();
     case Value::Kind::kFloat: {
       double d = v.as_double();
-      if (std::isnan(d)) *out += "NaN";
-      else if (std::isinf(d)) *out += d > 0 ? "Infinity" : "-Infinity";
-      else *out += FloatRepr(d);
+      if (std::isnan(d))
+        *out += "NaN";
+      else if (std::isinf(d))
+        *out += d > 0 ? "Infinity" : "-Infinity";
+      else
+        *out += FloatRepr(d);
       return OkStatus();
     }
-    case Value::Kind::kString: JsonString(v.str(), o.ensure_ascii, out); return OkStatus();
+    case Value::Kind::kString:
+      JsonString(v.str(), o.ensure_ascii, out);
+      return OkStatus();
     case Value::Kind::kList:
-    case Value::Kind::kDict: return JsonContainer(v, o, level, out);
+    case Value::Kind::kDict:
+      return JsonContainer(v, o, level, out);
     default:
       return InvalidArgumentError("Object of type " + v.TypeName() + " is not JSON serializable");
   }
@@ -143,8 +170,10 @@ void ReprContainer(const Value& v, std::string* out, int depth) {
     *out += l.is_tuple ? "(" : "[";
     for (size_t i = 0; i < l.items.size(); ++i) {
       if (i > 0) *out += ", ";
-      if (l.items[i].is_list() || l.items[i].is_dict()) ReprContainer(l.items[i], out, depth + 1);
-      else *out += PyRepr(l.items[i]);
+      if (l.items[i].is_list() || l.items[i].is_dict())
+        ReprContainer(l.items[i], out, depth + 1);
+      else
+        *out += PyRepr(l.items[i]);
     }
     if (l.is_tuple && l.items.size() == 1) *out += ",";
     *out += l.is_tuple ? ")" : "]";
@@ -157,8 +186,10 @@ void ReprContainer(const Value& v, std::string* out, int depth) {
     first = false;
     *out += PyRepr(k);
     *out += ": ";
-    if (val.is_list() || val.is_dict()) ReprContainer(val, out, depth + 1);
-    else *out += PyRepr(val);
+    if (val.is_list() || val.is_dict())
+      ReprContainer(val, out, depth + 1);
+    else
+      *out += PyRepr(val);
   }
   *out += "}";
 }
@@ -226,27 +257,37 @@ std::string StrRepr(std::string_view s) {
 
 std::string PyStr(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kString: return v.str();
-    default: return PyRepr(v);
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kString:
+      return v.str();
+    default:
+      return PyRepr(v);
   }
 }
 
 std::string PyRepr(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kNone: return "None";
-    case Value::Kind::kBool: return v.as_bool() ? "True" : "False";
-    case Value::Kind::kInt: return std::to_string(v.as_int());
-    case Value::Kind::kFloat: return FloatRepr(v.as_double());
-    case Value::Kind::kString: return StrRepr(v.str());
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kNone:
+      return "None";
+    case Value::Kind::kBool:
+      return v.as_bool() ? "True" : "False";
+    case Value::Kind::kInt:
+      return std::to_string(v.as_int());
+    case Value::Kind::kFloat:
+      return FloatRepr(v.as_double());
+    case Value::Kind::kString:
+      return StrRepr(v.str());
     case Value::Kind::kList:
     case Value::Kind::kDict: {
       std::string out;
       ReprContainer(v, &out, 0);
       return out;
     }
-    case Value::Kind::kCallable: return "<function " + v.callable().name + ">";
+    case Value::Kind::kCallable:
+      return "<function " + v.callable().name + ">";
     case Value::Kind::kNamespace: {
       std::string inner;
       Value copy = Value::MakeDict();
@@ -328,8 +369,8 @@ size_t Utf8Length(std::string_view s) {
 
 bool IsPySpace(char32_t c) {
   return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0x85 ||
-         c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
-         c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+         c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
 }  // namespace pagellm::jinja

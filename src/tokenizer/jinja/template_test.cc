@@ -64,7 +64,8 @@ const Case kCases[] = {
     {"{{ 'x</think>y'.split('</think>')[-1].lstrip('\\n') }}", "{}", "y"},
     {"{{ d.items() | list }} {{ d.get('z', 0) }} {{ d.keys() | list }}", R"({"d": {"a": 1}})",
      "[('a', 1)] 0 ['a']"},
-    {"{{ 1 is number }}{{ 'a' is string }}{{ d is mapping }}{{ none is none }}{{ 3 is divisibleby 3 }}",
+    {"{{ 1 is number }}{{ 'a' is string }}{{ d is mapping }}{{ none is none }}{{ 3 is divisibleby "
+     "3 }}",
      R"({"d": {}})", "TrueTrueTrueTrueTrue"},
     {"{{ 'y' if a else 'n' }}{{ 'z' if not a }}", R"({"a": false})", "nz"},
     {"{{ 'hello world' | title }} {{ 'hELLO' | capitalize }}", "{}", "Hello World Hello"},
@@ -83,7 +84,7 @@ TEST(ChatTemplate, Table) {
 // The generated corpus: every snippet in tests/data/jinja/oracle_cases.json against the
 // output jinja2 produced for it (tools/fixtures/jinja/make_oracle_cases.py --expected).
 TEST(ChatTemplate, SnippetCorpusMatchesRecordedJinja2) {
-  auto cases = testing::LoadJsonFile(testing::TestDataDir() + "/jinja/oracle_cases.json");
+  auto cases = testing::LoadOracleCases();
   auto expected = testing::LoadJsonFile(testing::TestDataDir() + "/jinja/snippets_expected.json");
   ASSERT_TRUE(cases.ok() && expected.ok());
   ASSERT_EQ(cases->size(), expected->size());

@@ -31,6 +31,21 @@ StatusOr<nlohmann::ordered_json> LoadJsonFile(const std::string& path) {
   return j;
 }
 
+StatusOr<nlohmann::ordered_json> LoadOracleCases() {
+  ASSIGN_OR_RETURN(auto file, LoadJsonFile(TestDataDir() + "/jinja/oracle_cases.json"));
+  if (!file.is_object() || !file.contains("cases") || !file.contains("contexts")) {
+    return DataLossError("oracle_cases.json: expected {contexts, cases}");
+  }
+  auto out = nlohmann::ordered_json::array();
+  for (auto c : file["cases"]) {
+    std::string ref = c.value("context", "");
+    if (!file["contexts"].contains(ref)) return DataLossError("unknown context " + ref);
+    c["context"] = file["contexts"][ref];
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 namespace {
 
 // tokenizer_config.json stores special tokens as strings or {"content": ...} objects.
@@ -115,8 +130,8 @@ StatusOr<nlohmann::ordered_json> RunOracle(const nlohmann::ordered_json& cases) 
   if (std::system("/usr/bin/python3 -c 'import jinja2' >/dev/null 2>&1") != 0) {
     return UnavailableError("/usr/bin/python3 with jinja2 is not available");
   }
-  std::string base = (fs::temp_directory_path() /
-                      ("pagellm_jinja_oracle_" + std::to_string(getpid()))).string();
+  std::string base =
+      (fs::temp_directory_path() / ("pagellm_jinja_oracle_" + std::to_string(getpid()))).string();
   RETURN_IF_ERROR(WriteStringToFile(base + ".in.json", cases.dump()));
   std::string cmd = "/usr/bin/python3 " + std::string(PAGELLM_SOURCE_DIR) +
                     "/tools/fixtures/jinja/render_oracle.py " + base + ".in.json > " + base +

@@ -2,10 +2,9 @@
 // packages, the conversation corpus, and the python jinja2 oracle.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "tokenizer/jinja/template.h"
@@ -25,6 +24,9 @@ std::string NpmDir();
 std::vector<RealTemplate> LoadRealTemplates(const std::string& npm_dir);
 
 std::string TestDataDir();  // $PAGELLM_TEST_DATA or <source>/tests/data
+// tests/data/jinja/oracle_cases.json as a list of {name, template, context} (the file stores
+// each context once and refers to it by name).
+StatusOr<nlohmann::ordered_json> LoadOracleCases();
 StatusOr<nlohmann::ordered_json> LoadJsonFile(const std::string& path);
 
 // One rendering request: a conversation with flags, as ChatTemplateInputs JSON.

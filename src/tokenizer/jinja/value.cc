@@ -52,47 +52,70 @@ Dict& Value::dict() const {
 bool Value::Truthy() const {
   switch (kind()) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return as_int() != 0;
-    case Kind::kFloat: return as_double() != 0.0;
-    case Kind::kString: return !str().empty();
-    case Kind::kList: return !list().items.empty();
-    case Kind::kDict: return dict().size() != 0;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return as_int() != 0;
+    case Kind::kFloat:
+      return as_double() != 0.0;
+    case Kind::kString:
+      return !str().empty();
+    case Kind::kList:
+      return !list().items.empty();
+    case Kind::kDict:
+      return dict().size() != 0;
     case Kind::kCallable:
-    case Kind::kNamespace: return true;
+    case Kind::kNamespace:
+      return true;
   }
   return false;
 }
 
 std::string Value::TypeName() const {
   switch (kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return list().is_tuple ? "tuple" : "list";
-    case Kind::kDict: return "dict";
-    case Kind::kCallable: return "function";
-    case Kind::kNamespace: return "Namespace";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return list().is_tuple ? "tuple" : "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kCallable:
+      return "function";
+    case Kind::kNamespace:
+      return "Namespace";
   }
   return "object";
 }
 
 Value Value::FromJson(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return None();
-    case nlohmann::ordered_json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return Value(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::null:
+      return None();
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Value(j.get<int64_t>());
     case nlohmann::ordered_json::value_t::number_unsigned: {
       uint64_t u = j.get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(u));
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::ordered_json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value(j.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());
@@ -104,17 +127,23 @@ Value Value::FromJson(const nlohmann::ordered_json& j) {
       for (auto it = j.begin(); it != j.end(); ++it) d.dict().Set(it.key(), FromJson(it.value()));
       return d;
     }
-    default: return None();  // binary / discarded: not produced by JSON parsing
+    default:
+      return None();  // binary / discarded: not produced by JSON parsing
   }
 }
 
 StatusOr<nlohmann::ordered_json> Value::ToJson() const {
   switch (kind()) {
-    case Kind::kNone: return nlohmann::ordered_json(nullptr);
-    case Kind::kBool: return nlohmann::ordered_json(as_bool());
-    case Kind::kInt: return nlohmann::ordered_json(as_int());
-    case Kind::kFloat: return nlohmann::ordered_json(as_double());
-    case Kind::kString: return nlohmann::ordered_json(str());
+    case Kind::kNone:
+      return nlohmann::ordered_json(nullptr);
+    case Kind::kBool:
+      return nlohmann::ordered_json(as_bool());
+    case Kind::kInt:
+      return nlohmann::ordered_json(as_int());
+    case Kind::kFloat:
+      return nlohmann::ordered_json(as_double());
+    case Kind::kString:
+      return nlohmann::ordered_json(str());
     case Kind::kList: {
       auto out = nlohmann::ordered_json::array();
       for (const Value& v : list().items) {
@@ -144,8 +173,10 @@ bool ValuesEqual(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.str() == b.str();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.str() == b.str();
     case Value::Kind::kList: {
       const auto& x = a.list().items;
       const auto& y = b.list().items;
@@ -163,17 +194,22 @@ bool ValuesEqual(const Value& a, const Value& b) {
       }
       return true;
     }
-    case Value::Kind::kCallable: return &a.callable() == &b.callable();
-    case Value::Kind::kNamespace: return &a.dict() == &b.dict();
-    default: return false;
+    case Value::Kind::kCallable:
+      return &a.callable() == &b.callable();
+    case Value::Kind::kNamespace:
+      return &a.dict() == &b.dict();
+    default:
+      return false;
   }
 }
 
 StatusOr<std::string> HashKey(const Value& key) {
   switch (key.kind()) {
-    case Value::Kind::kString: return "s" + key.str();
+    case Value::Kind::kString:
+      return "s" + key.str();
     case Value::Kind::kBool:
-    case Value::Kind::kInt: return "n" + std::to_string(key.as_int());
+    case Value::Kind::kInt:
+      return "n" + std::to_string(key.as_int());
     case Value::Kind::kFloat: {
       double d = key.as_double();
       if (std::floor(d) == d && std::fabs(d) < 9.2e18) {
@@ -181,7 +217,8 @@ StatusOr<std::string> HashKey(const Value& key) {
       }
       return "f" + PyRepr(key);
     }
-    case Value::Kind::kNone: return std::string("z");
+    case Value::Kind::kNone:
+      return std::string("z");
     case Value::Kind::kList:
       if (key.list().is_tuple) {
         std::string h = "t";
@@ -192,7 +229,8 @@ StatusOr<std::string> HashKey(const Value& key) {
         return h;
       }
       [[fallthrough]];
-    default: return InvalidArgumentError("unhashable type: '" + key.TypeName() + "'");
+    default:
+      return InvalidArgumentError("unhashable type: '" + key.TypeName() + "'");
   }
 }
 

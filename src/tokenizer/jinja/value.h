@@ -7,13 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -48,19 +47,29 @@ struct Undefined {
 
 class Value {
  public:
-  enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kCallable,
-                    kNamespace };
+  enum class Kind {
+    kUndefined,
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kList,
+    kDict,
+    kCallable,
+    kNamespace
+  };
 
   Value() : rep_(Undefined{}) {}
   static Value MakeUndefined(std::string hint) { return Value(Rep(Undefined{std::move(hint)})); }
   static Value None() { return Value(Rep(nullptr)); }
-  Value(bool b) : rep_(b) {}                          // NOLINT
-  Value(int64_t i) : rep_(i) {}                       // NOLINT
-  Value(int i) : rep_(static_cast<int64_t>(i)) {}     // NOLINT
-  Value(double d) : rep_(d) {}                        // NOLINT
-  Value(std::string s) : rep_(std::move(s)) {}        // NOLINT
-  Value(const char* s) : rep_(std::string(s)) {}      // NOLINT
-  Value(std::shared_ptr<List> l) : rep_(std::move(l)) {}  // NOLINT
+  Value(bool b) : rep_(b) {}                                  // NOLINT
+  Value(int64_t i) : rep_(i) {}                               // NOLINT
+  Value(int i) : rep_(static_cast<int64_t>(i)) {}             // NOLINT
+  Value(double d) : rep_(d) {}                                // NOLINT
+  Value(std::string s) : rep_(std::move(s)) {}                // NOLINT
+  Value(const char* s) : rep_(std::string(s)) {}              // NOLINT
+  Value(std::shared_ptr<List> l) : rep_(std::move(l)) {}      // NOLINT
   Value(std::shared_ptr<Dict> d, bool is_namespace = false);  // NOLINT
   static Value MakeList(std::vector<Value> items = {}, bool is_tuple = false);
   static Value MakeDict();
