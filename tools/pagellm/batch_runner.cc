@@ -71,7 +71,8 @@ class BatchExchange : public server::HttpExchange {
  public:
   using OnDone = std::function<void(int status, const std::string& body)>;
   BatchExchange(server::HttpRequest request, asio::any_io_executor executor, OnDone on_done)
-      : request_(std::move(request)), executor_(std::move(executor)), on_done_(std::move(on_done)) {}
+      : request_(std::move(request)), executor_(std::move(executor)),
+        on_done_(std::move(on_done)) {}
 
   const server::HttpRequest& request() const override { return request_; }
   asio::any_io_executor executor() const override { return executor_; }

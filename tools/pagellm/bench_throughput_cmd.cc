@@ -152,7 +152,9 @@ StatusOr<Totals> RunRequests(LLM& llm, const ThroughputFlags& f,
   GenerateOptions opts;
   size_t step = std::max<size_t>(1, reqs.size() / 10);
   opts.progress = [step](size_t done, size_t total) {
-    if (done % step == 0 || done == total) std::fprintf(stderr, "Processed prompts: %zu/%zu\n", done, total);
+    if (done % step == 0 || done == total) {
+      std::fprintf(stderr, "Processed prompts: %zu/%zu\n", done, total);
+    }
   };
   auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(std::vector<RequestOutput> outs, llm.Generate(prompts, params, opts));
@@ -194,7 +196,8 @@ int RunBenchThroughput(ThroughputFlags& f) {
   if (!totals.ok()) return Fail(1, totals.status());
   Json result = ResultJson(f, *totals, (*llm)->engine().GetStats());
   std::printf("Throughput: %.2f requests/s, %.2f total tokens/s, %.2f output tokens/s\n",
-              result["requests_per_second"].get<double>(), result["tokens_per_second"].get<double>(),
+              result["requests_per_second"].get<double>(),
+              result["tokens_per_second"].get<double>(),
               result["output_tokens_per_second"].get<double>());
   std::printf("Total num prompt tokens:  %lld\n", static_cast<long long>(totals->prompt_tokens));
   std::printf("Total num output tokens:  %lld\n", static_cast<long long>(totals->output_tokens));
