@@ -14,7 +14,9 @@ using Json = nlohmann::json;
 std::vector<Json> RunLines(server::EngineClient& engine, const std::vector<std::string>& lines,
                       BatchSummary* summary = nullptr) {
   std::vector<Json> out;
-  BatchSummary s = RunBatch(engine, lines, {}, [&](const Json& j) { out.push_back(j); });
+  BatchSummary s = RunBatch(engine, lines, {}, [&](const nlohmann::ordered_json& j) {
+    out.push_back(Json::parse(j.dump()));
+  });
   if (summary) *summary = s;
   return out;
 }

@@ -19,13 +19,14 @@ namespace pagellm::cli {
 namespace {
 
 using server::Json;
+using OJson = nlohmann::ordered_json;
 namespace asio = boost::asio;
 
 // One output slot per non-blank input line, filled in any order, written in order.
 class OrderedResults {
  public:
-  OrderedResults(std::function<void(const Json&)> emit) : emit_(std::move(emit)) {}
-  void Put(size_t index, Json line) {
+  explicit OrderedResults(std::function<void(const OJson&)> emit) : emit_(std::move(emit)) {}
+  void Put(size_t index, OJson line) {
     ready_[index] = std::move(line);
     while (!ready_.empty() && ready_.begin()->first == next_) {
       emit_(ready_.begin()->second);
@@ -35,8 +36,8 @@ class OrderedResults {
   }
 
  private:
-  std::function<void(const Json&)> emit_;
-  std::map<size_t, Json> ready_;
+  std::function<void(const OJson&)> emit_;
+  std::map<size_t, OJson> ready_;
   size_t next_ = 0;
 };
 
@@ -45,9 +46,9 @@ std::string RandomHex(std::mt19937_64& rng) {
 }
 
 // The output line for an HTTP status and body (`body` is the endpoint's JSON text).
-Json MakeOutputLine(std::mt19937_64& rng, const Json& custom_id, int status,
-                    const std::string& body_text) {
-  Json body = Json::parse(body_text, nullptr, /*allow_exceptions=*/false);
+OJson MakeOutputLine(std::mt19937_64& rng, const Json& custom_id, int status,
+                     const std::string& body_text) {
+  OJson body = OJson::parse(body_text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) body = body_text;  // never happens with our handlers
   std::string request_id;
   if (body.is_object() && body.contains("id") && body["id"].is_string()) {
@@ -55,14 +56,14 @@ Json MakeOutputLine(std::mt19937_64& rng, const Json& custom_id, int status,
   } else {
     request_id = "batch_req-" + RandomHex(rng);
   }
-  Json error = nullptr;
+  OJson error = nullptr;
   if (status != 200) {
-    error = (body.is_object() && body.contains("error")) ? body["error"] : Json(body_text);
+    error = (body.is_object() && body.contains("error")) ? body["error"] : OJson(body_text);
   }
-  return Json{{"id", "batch_req_" + RandomHex(rng)},
-              {"custom_id", custom_id},
-              {"response", {{"status_code", status}, {"request_id", request_id}, {"body", body}}},
-              {"error", error}};
+  return OJson{{"id", "batch_req_" + RandomHex(rng)},
+               {"custom_id", OJson::parse(custom_id.dump())},
+               {"response", {{"status_code", status}, {"request_id", request_id}, {"body", body}}},
+               {"error", error}};
 }
 
 // An HttpExchange that keeps the response in memory. Everything runs on the one thread that
@@ -144,7 +145,7 @@ Status ParseLine(const std::string& text, ParsedLine* out) {
 
 BatchSummary RunBatch(server::EngineClient& engine, const std::vector<std::string>& lines,
                       const BatchOptions& options,
-                      const std::function<void(const Json&)>& emit) {
+                      const std::function<void(const OJson&)>& emit) {
   server::ServingContext ctx;
   ctx.engine = &engine;
   ctx.options.disable_log_requests = options.disable_log_requests;

@@ -37,9 +37,10 @@ struct BatchSummary {
 };
 
 // Runs `lines` (blank ones are skipped, as vLLM does) and hands each output line to `emit` in
-// input order, as soon as it and every line before it are done.
+// input order, as soon as it and every line before it are done. Lines are ordered JSON: the
+// keys in OpenAI's order, the body's exactly as the endpoint wrote them.
 BatchSummary RunBatch(server::EngineClient& engine, const std::vector<std::string>& lines,
                       const BatchOptions& options,
-                      const std::function<void(const nlohmann::json&)>& emit);
+                      const std::function<void(const nlohmann::ordered_json&)>& emit);
 
 }  // namespace pagellm::cli

@@ -12,7 +12,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "base/logging.h"
-#include "server/sse.h"
 #include "serving/async_engine_client.h"
 #include "tools/pagellm/batch_runner.h"
 #include "tools/pagellm/commands.h"
@@ -97,8 +96,8 @@ int RunRunBatch(RunBatchFlags& f) {
   options.disable_log_requests = !f.enable_log_requests;
   options.return_tokens_as_token_ids = f.return_tokens_as_token_ids;
   auto start = std::chrono::steady_clock::now();
-  BatchSummary s = RunBatch(**engine, *lines, options, [out](const nlohmann::json& line) {
-    *out << server::DumpJson(line) << '\n';
+  BatchSummary s = RunBatch(**engine, *lines, options, [out](const nlohmann::ordered_json& line) {
+    *out << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
     out->flush();
   });
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
