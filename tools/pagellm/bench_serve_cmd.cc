@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "server/bench/bench_serve.h"
+#include "tools/pagellm/bench_group.h"
 #include "tools/pagellm/commands.h"
 
 namespace pagellm::cli {
@@ -62,13 +63,7 @@ int RunBenchServe(BenchServeConfig& c) {
 }  // namespace
 
 Command RegisterBenchServe(CLI::App& app) {
-  // Other `pagellm bench X` commands may have created the parent already: share it.
-  CLI::App* bench = nullptr;
-  try {
-    bench = app.get_subcommand("bench");
-  } catch (const CLI::Error&) {
-    bench = app.add_subcommand("bench", "Benchmarks");
-  }
+  CLI::App* bench = GetOrAddBench(app);
   auto* sub = bench->add_subcommand("serve", "Online serving benchmark (vLLM benchmark_serving)");
   auto c = std::make_shared<BenchServeConfig>();
   sub->add_option("--host", c->host)->capture_default_str();
@@ -96,7 +91,6 @@ Command RegisterBenchServe(CLI::App& app) {
   sub->add_option("--result-filename", c->result_filename, "Write the results as JSON here");
   sub->add_flag("--ignore-eos,!--no-ignore-eos", c->ignore_eos,
                 "Ask for exactly max_tokens tokens (default on)");
-  bench->require_subcommand(1);
   return {sub, [c] { return RunBenchServe(*c); }};
 }
 

@@ -7,6 +7,8 @@ Command RegisterDebugForward(CLI::App& app);
 Command RegisterTokenize(CLI::App& app);
 Command RegisterServe(CLI::App& app);
 Command RegisterBenchServe(CLI::App& app);
+Command RegisterRunBatch(CLI::App& app);
+Command RegisterBenchThroughput(CLI::App& app);
 
 std::vector<Command> RegisterAll(CLI::App& app) {
   std::vector<Command> out;
@@ -14,6 +16,8 @@ std::vector<Command> RegisterAll(CLI::App& app) {
   out.push_back(RegisterTokenize(app));
   out.push_back(RegisterServe(app));
   out.push_back(RegisterBenchServe(app));
+  out.push_back(RegisterRunBatch(app));
+  out.push_back(RegisterBenchThroughput(app));
   return out;
 }
 
