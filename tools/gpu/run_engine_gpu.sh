@@ -36,6 +36,11 @@ while [ $# -gt 0 ]; do
     *) echo "unknown flag $1"; exit 2 ;;
   esac
 done
+if [[ " $STEPS " == *" build "* ]] && [ ! -f "$HOSTDEPS/lib/pkgconfig/libpcre2-8.pc" ] &&
+   ! pkg-config --exists libpcre2-8 2>/dev/null; then
+  echo "warning: no $HOSTDEPS/lib/pkgconfig/libpcre2-8.pc (run tools/gpu/pack_host_deps.sh on the" \
+       "build machine and carry .carry/hostdeps); the tokenizer and engine will not build" | tee -a "$OUT/engine.log"
+fi
 LOGDIR="$BUILD_DIR/engine-logs"
 mkdir -p "$LOGDIR"
 export PATH=/usr/local/cuda/bin:$PATH
