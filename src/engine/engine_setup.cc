@@ -18,9 +18,15 @@ StatusOr<Device> ResolveDevice(const std::string& flag) {
     return Device::Cpu();
   }
   ASSIGN_OR_RETURN(Device d, ParseDevice(flag));
-  if (d.is_cuda() && !GetAllocator(d)) {
-    return UnavailableError("--device " + flag + ": this build of pagellm has no CUDA backend "
-                            "(rebuild with -DPAGELLM_CUDA=ON) or no CUDA device is visible");
+  if (d.is_cuda()) {
+    Allocator* alloc = GetAllocator(d);
+    if (!alloc) {
+      return UnavailableError("--device " + flag + ": this build of pagellm has no CUDA backend "
+                              "(rebuild with -DPAGELLM_CUDA=ON)");
+    }
+    // cudaMemGetInfo fails when the device does not exist or no driver is loaded.
+    Status s = alloc->GetMemoryInfo().status();
+    if (!s.ok()) return UnavailableError("--device " + flag + ": " + s.message());
   }
   return d;
 }

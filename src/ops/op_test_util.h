@@ -52,6 +52,43 @@ inline void ExpectClose(const std::vector<double>& want, const Tensor& got_t, do
                             << " want " << want[worst_i];
 }
 
+// Norm-based comparison for reductions whose low-precision kernels round intermediates (e.g.
+// attention rounding the probabilities P to bf16 before the PV product, as FlashAttention does):
+// a per-element relative bound is meaningless at outputs near zero, so this checks
+// ||got - want||_2 / ||want||_2 <= norm_tol and, per element, max|got - want| / max|want| <= max_tol.
+inline void ExpectCloseNorm(const std::vector<double>& want, const Tensor& got_t, double norm_tol,
+                            double max_tol, const std::string& what = "") {
+  std::vector<float> got = got_t.ToFloatVector();
+  ASSERT_EQ(want.size(), got.size()) << what;
+  double err2 = 0, want2 = 0, max_err = 0, max_want = 0;
+  size_t worst_i = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    double e = std::abs(got[i] - want[i]);
+    err2 += e * e;
+    want2 += want[i] * want[i];
+    max_want = std::max(max_want, std::abs(want[i]));
+    if (!(e <= max_err)) {
+      max_err = e;
+      worst_i = i;
+    }
+  }
+  EXPECT_LE(std::sqrt(err2), norm_tol * std::sqrt(want2)) << what << ": norm-relative error";
+  EXPECT_LE(max_err, max_tol * max_want) << what << " worst at " << worst_i << ": got "
+                                         << got[worst_i] << " want " << want[worst_i];
+}
+
+// Tolerance of ExpectCloseNorm's norm-relative error for results stored in dtype.
+inline double NormTolFor(DType t) {
+  switch (t) {
+    case DType::kBF16:
+      return 1e-2;
+    case DType::kF16:
+      return 2e-3;
+    default:
+      return 1e-5;
+  }
+}
+
 // Relative tolerance for results stored in dtype (one rounding plus accumulated f32 error).
 inline double TolFor(DType t) {
   switch (t) {

@@ -1,6 +1,8 @@
 // Golden tests: tiny random-weight HF checkpoints (tests/data/models/<name>, written by
 // tools/fixtures/models/gen_model_fixtures.py) against the logits and greedy tokens that
-// transformers computed for them in float32. Skips when a fixture is absent.
+// transformers computed for them in float32. Skips when a fixture is absent. The Cuda* variants
+// run the same checks on cuda:0 (float32: same tolerance and greedy tokens; auto dtype = bf16
+// within the bf16 tolerance) and skip when no GPU is visible.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "base/file.h"
 #include "model/model.h"
 #include "model/testing/paged_harness.h"
+#include "tensor/buffer.h"
 
 namespace pagellm {
 namespace {
@@ -73,25 +76,36 @@ void ExpectGreedyMatches(const std::vector<int32_t>& got, const Prompt& p, const
   }
 }
 
+// A CUDA build with a visible GPU (the allocator answers cudaMemGetInfo).
+bool HaveCudaDevice() {
+  Allocator* a = GetAllocator(Device::Cuda(0));
+  return a != nullptr && a->GetMemoryInfo().ok();
+}
+
 class GoldenTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     fixture_ = LoadFixture(GetParam());
     if (!fixture_) GTEST_SKIP() << "fixture " << GetParam() << " not generated";
   }
-  std::unique_ptr<Model> Load(const std::string& dtype) {
+  std::unique_ptr<Model> Load(const std::string& dtype, Device device = Device::Cpu()) {
     LoadOptions o;
     o.model_dir = fixture_->dir;
     o.dtype = dtype;
+    o.device = device;
     auto m = LoadModel(o);
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? std::move(m).value() : nullptr;
   }
+  void Float32LogitsAndGreedy(Device device);
+  void BatchedGreedyDecode(Device device);
+  void ChunkedPrefillGreedyThroughSmallBlocks(Device device);
+  void LowPrecisionWithinTolerance(const std::string& dtype, Device device);
   std::optional<Fixture> fixture_;
 };
 
-TEST_P(GoldenTest, Float32LogitsAndGreedy) {
-  auto model = Load("float32");
+void GoldenTest::Float32LogitsAndGreedy(Device device) {
+  auto model = Load("float32", device);
   ASSERT_TRUE(model);
   for (size_t i = 0; i < fixture_->prompts.size(); ++i) {
     const Prompt& p = fixture_->prompts[i];
@@ -111,14 +125,30 @@ TEST_P(GoldenTest, Float32LogitsAndGreedy) {
   }
 }
 
-TEST_P(GoldenTest, ChunkedPrefillGreedyThroughSmallBlocks) {
-  auto model = Load("float32");
+TEST_P(GoldenTest, Float32LogitsAndGreedy) { Float32LogitsAndGreedy(Device::Cpu()); }
+
+TEST_P(GoldenTest, CudaFloat32LogitsAndGreedy) {
+  if (!HaveCudaDevice()) GTEST_SKIP() << "no CUDA device";
+  Float32LogitsAndGreedy(Device::Cuda(0));
+}
+
+void GoldenTest::ChunkedPrefillGreedyThroughSmallBlocks(Device device) {
+  auto model = Load("float32", device);
   ASSERT_TRUE(model);
   const Prompt& p = fixture_->prompts.back();  // the longest prompt
   PagedHarness h(model.get(), 64, 4, 5);
   auto toks = h.Greedy(0, p.ids, static_cast<int>(p.greedy.size()), /*chunk=*/13);
   ASSERT_TRUE(toks.ok()) << toks.status().ToString();
   ExpectGreedyMatches(*toks, p, "chunked");
+}
+
+TEST_P(GoldenTest, ChunkedPrefillGreedyThroughSmallBlocks) {
+  ChunkedPrefillGreedyThroughSmallBlocks(Device::Cpu());
+}
+
+TEST_P(GoldenTest, CudaChunkedPrefillGreedyThroughSmallBlocks) {
+  if (!HaveCudaDevice()) GTEST_SKIP() << "no CUDA device";
+  ChunkedPrefillGreedyThroughSmallBlocks(Device::Cuda(0));
 }
 
 TEST_P(GoldenTest, AllPromptsInOneBatch) {
@@ -135,8 +165,8 @@ TEST_P(GoldenTest, AllPromptsInOneBatch) {
 }
 
 // Engine-like: all prompts prefilled in one step, then decoded together, one token each per step.
-TEST_P(GoldenTest, BatchedGreedyDecode) {
-  auto model = Load("float32");
+void GoldenTest::BatchedGreedyDecode(Device device) {
+  auto model = Load("float32", device);
   ASSERT_TRUE(model);
   const size_t n = fixture_->prompts.size();
   std::vector<std::pair<int, std::vector<int32_t>>> batch;
@@ -157,9 +187,17 @@ TEST_P(GoldenTest, BatchedGreedyDecode) {
     ExpectGreedyMatches(got[i], fixture_->prompts[i], "batched prompt " + std::to_string(i));
 }
 
-TEST_P(GoldenTest, Bfloat16WithinTolerance) {
-  auto model = Load("bfloat16");
+TEST_P(GoldenTest, BatchedGreedyDecode) { BatchedGreedyDecode(Device::Cpu()); }
+
+TEST_P(GoldenTest, CudaBatchedGreedyDecode) {
+  if (!HaveCudaDevice()) GTEST_SKIP() << "no CUDA device";
+  BatchedGreedyDecode(Device::Cuda(0));
+}
+
+void GoldenTest::LowPrecisionWithinTolerance(const std::string& dtype, Device device) {
+  auto model = Load(dtype, device);
   ASSERT_TRUE(model);
+  ASSERT_EQ(model->dtype(), DType::kBF16);
   for (size_t i = 0; i < fixture_->prompts.size(); ++i) {
     const Prompt& p = fixture_->prompts[i];
     PagedHarness h(model.get(), 64, 16, i);
@@ -167,6 +205,14 @@ TEST_P(GoldenTest, Bfloat16WithinTolerance) {
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
     EXPECT_LT(RelErr(rows->back(), p.last_logits), kBf16Tol) << "prompt " << i;
   }
+}
+
+TEST_P(GoldenTest, Bfloat16WithinTolerance) { LowPrecisionWithinTolerance("bfloat16", Device::Cpu()); }
+
+// --dtype auto serves these float32 checkpoints in bf16 on CUDA.
+TEST_P(GoldenTest, CudaAutoDTypeBfloat16WithinTolerance) {
+  if (!HaveCudaDevice()) GTEST_SKIP() << "no CUDA device";
+  LowPrecisionWithinTolerance("auto", Device::Cuda(0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GoldenTest,

@@ -26,13 +26,14 @@ void ApplyAct(ops::Activation act, float* x, int64_t n) {
       const float k = 0.7978845608028654f;  // sqrt(2 / pi)
       for (int64_t i = 0; i < n; ++i) {
         float v = x[i];
-        x[i] = 0.5f * v * (1.f + std::tanh(k * (v + 0.044715f * v * v * v)));
+        // = 0.5 v (1 + tanh z), without that form's cancellation at negative v.
+        x[i] = v / (1.f + std::exp(-2.f * k * (v + 0.044715f * v * v * v)));
       }
       break;
     }
     case ops::Activation::kGeluExact:
       for (int64_t i = 0; i < n; ++i)
-        x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * 0.70710678118654752f));
+        x[i] = 0.5f * x[i] * std::erfc(x[i] * -0.70710678118654752f);  // = 0.5 x (1 + erf)
       break;
     case ops::Activation::kRelu:
       for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.f);

@@ -43,6 +43,20 @@ class CachingAllocator final : public Allocator {
   }
   Device device() const override { return Device::Cuda(index_); }
 
+  // Free bytes include this allocator's cache: those blocks are free to its callers.
+  StatusOr<MemoryInfo> GetMemoryInfo() const override {
+    DeviceGuard g(index_);
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaError_t err = cudaMemGetInfo(&free_bytes, &total_bytes);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      return UnavailableError(fmt::format("cudaMemGetInfo on cuda:{} failed: {}", index_,
+                                          cudaGetErrorString(err)));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return MemoryInfo{free_bytes + stats_.bytes_cached, total_bytes};
+  }
+
   CudaAllocatorStats stats() {
     std::lock_guard<std::mutex> lock(mu_);
     return stats_;
@@ -114,7 +128,7 @@ class CachingAllocator final : public Allocator {
   }
 
   const int index_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::multimap<size_t, void*> free_;
   CudaAllocatorStats stats_;
 };

@@ -255,6 +255,27 @@ TEST(CudaOpsValidation, RejectsHostTensorsAndMismatches) {
   EXPECT_FALSE(ops::SoftCap(GpuCtx(), dev, 0.f).ok());
 }
 
+// The engine sizes its KV cache from this (engine_setup.cc); freed blocks count as free.
+TEST(CudaAllocator, MemoryInfoCountsCachedBlocksAsFree) {
+  PAGELLM_SKIP_WITHOUT_CUDA();
+  Allocator* alloc = GetAllocator(Device::Cuda(0));
+  ASSERT_NE(alloc, nullptr);
+  auto before = alloc->GetMemoryInfo();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_GT(before->total_bytes, 0u);
+  EXPECT_LE(before->free_bytes, before->total_bytes);
+  {
+    auto t = Tensor::Empty(Shape{64 << 20}, DType::kF32, Device::Cuda(0));  // 256 MiB
+    ASSERT_TRUE(t.ok());
+    auto during = alloc->GetMemoryInfo();
+    ASSERT_TRUE(during.ok());
+    EXPECT_LT(during->free_bytes + (200u << 20), before->free_bytes + (1u << 20));
+  }
+  auto after = alloc->GetMemoryInfo();
+  ASSERT_TRUE(after.ok());
+  EXPECT_GE(after->free_bytes + (64u << 20), before->free_bytes);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFloat, CudaElementwise,
                          ::testing::Values(DType::kF32, DType::kF16, DType::kBF16),
                          [](const auto& info) { return std::string(DTypeName(info.param)); });

@@ -5,6 +5,7 @@
 
 #include "base/check.h"
 #include "model/forward_batch.h"
+#include "ops/ops.h"
 
 namespace pagellm::testing {
 
@@ -49,7 +50,12 @@ StatusOr<std::vector<std::vector<float>>> PagedHarness::Step(
   ASSIGN_OR_RETURN(Tensor logits,
                    model_->Forward(ctx, id_tensor, meta, cache_, last_only ? &rows : nullptr));
   for (const auto& [seq, tokens] : batch) cached_[seq] += static_cast<int32_t>(tokens.size());
-  std::vector<float> flat = logits.ToFloatVector();  // CPU models only
+  if (!logits.device().is_cpu()) {  // read device logits through a host copy
+    Tensor host = Tensor::EmptyHost(logits.shape(), logits.dtype());
+    RETURN_IF_ERROR(ops::Copy(ctx, logits, host));
+    logits = host;
+  }
+  std::vector<float> flat = logits.ToFloatVector();
   const int64_t v = logits.dim(1);
   std::vector<std::vector<float>> out;
   for (int64_t r = 0; r < logits.dim(0); ++r)
