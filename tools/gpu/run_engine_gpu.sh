@@ -5,8 +5,8 @@
 #   conformance  ops_conformance_test (every op, CPU vs CUDA), the CUDA allocator's memory info
 #   golden       models_golden_test (fixtures in tests/data/models; Cuda* cases run on cuda:0)
 #   smoke        pagellm debug-forward on a fixture, CPU vs CUDA float32 greedy tokens, and
-#                engine_bench (LLM::Generate) over a tiny token-id workload on CUDA
-#   bench        engine_bench: MODEL_DIR (config.json only; --load-format dummy) in bf16 on the
+#                `pagellm bench throughput` over a tiny token-id workload on CUDA
+#   bench        `pagellm bench throughput`: MODEL_DIR (config.json only; --load-format dummy) in bf16 on the
 #                first N requests of WORKLOAD (workload.py JSON lines), prints output tokens/s
 # $OUT (default ./gpu-out) gets engine.log (progress + summary), bench.log and logs.tar.gz
 # (every step's full log, refreshed after each step).
@@ -76,7 +76,7 @@ if has_step build; then
   step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DPAGELLM_CUDA=ON -DPAGELLM_CUDA_ARCHS="$ARCHS" -DPAGELLM_PYTHON=OFF -DPAGELLM_MPI=OFF &&
   step build build.log cmake --build "$BUILD_DIR" -j "$JOBS" \
-    --target pagellm engine_bench models_golden_test ops_conformance_test cuda_elementwise_test \
+    --target pagellm models_golden_test ops_conformance_test cuda_elementwise_test \
     -- -k 0
 fi
 
@@ -110,10 +110,10 @@ with open(sys.argv[1], "w") as f:
         ids = [r.randrange(1, 250) for _ in range(r.randrange(3, 40))]
         f.write(json.dumps({"prompt_token_ids": ids, "max_tokens": r.randrange(1, 24)}) + "\n")
 PY
-  "$BIN/engine_bench" --model tests/data/models/llama_gqa --load-format auto --dtype float32 \
-    --device "$DEVICE" --workload "$wl" --num-requests 16 --temperature 0 &&
-  "$BIN/engine_bench" --model tests/data/models/llama_gqa --load-format auto --dtype auto \
-    --device "$DEVICE" --workload "$wl" --num-requests 16 --max-num-seqs 4
+  "$BIN/pagellm" bench throughput --model tests/data/models/llama_gqa --skip-tokenizer-init \
+    --dtype float32 --device "$DEVICE" --dataset-path "$wl" --num-prompts 16 &&
+  "$BIN/pagellm" bench throughput --model tests/data/models/llama_gqa --skip-tokenizer-init \
+    --dtype auto --device "$DEVICE" --dataset-path "$wl" --num-prompts 16 --max-num-seqs 4
 }
 if has_step smoke; then
   step smoke_forward smoke_forward.log smoke_forward
@@ -122,9 +122,10 @@ fi
 
 if has_step bench; then
   if [ -n "$MODEL_DIR" ] && [ -n "$WORKLOAD" ]; then
-    step bench bench.log timeout 540 "$BIN/engine_bench" --model "$MODEL_DIR" --workload "$WORKLOAD" \
-      --num-requests "$NUM_REQ" --dtype bfloat16 --device "$DEVICE" --load-format dummy \
-      --max-model-len 4096 --max-num-batched-tokens 8192 --max-num-seqs 256
+    step bench bench.log timeout 540 "$BIN/pagellm" bench throughput --model "$MODEL_DIR" \
+      --dataset-path "$WORKLOAD" --num-prompts "$NUM_REQ" --dtype bfloat16 --device "$DEVICE" \
+      --load-format dummy --skip-tokenizer-init --max-model-len 4096 \
+      --max-num-batched-tokens 8192 --max-num-seqs 256 --output-json "$OUT/throughput.json"
     cp "$LOGDIR/bench.log" "$OUT/bench.log"
   else
     echo "== bench: skipped (needs --model-dir and --workload)" | tee -a "$OUT/engine.log"
@@ -133,4 +134,4 @@ fi
 
 echo "== summary" | tee -a "$OUT/engine.log"
 for n in "${ORDER[@]}"; do printf '  %-14s %s\n' "$n" "${RESULT[$n]}"; done | tee -a "$OUT/engine.log"
-grep -h "tokens/s" "$LOGDIR/bench.log" 2>/dev/null | tee -a "$OUT/engine.log"
+grep -h "Throughput\|tokens/s" "$LOGDIR/bench.log" 2>/dev/null | tee -a "$OUT/engine.log"
