@@ -92,6 +92,12 @@ void AsyncEngine::DrainQueues() {
   if (!aborts.empty()) Deliver(engine_->AbortRequests(aborts));
 }
 
+void AsyncEngine::PublishStats() {
+  EngineStats stats = engine_->GetStats();
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_ = stats;
+}
+
 void AsyncEngine::Loop() {
   while (true) {
     {
@@ -102,7 +108,10 @@ void AsyncEngine::Loop() {
       if (stop_) break;
     }
     DrainQueues();
-    if (!engine_->HasUnfinishedRequests()) continue;
+    if (!engine_->HasUnfinishedRequests()) {
+      PublishStats();  // aborts change the numbers too
+      continue;
+    }
     auto step = engine_->Step();
     if (!step.ok()) {
       // A failed step fails the requests in flight, never the process.
@@ -115,9 +124,7 @@ void AsyncEngine::Loop() {
     } else {
       Deliver(*step);
     }
-    EngineStats stats = engine_->GetStats();
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_ = stats;
+    PublishStats();
   }
   DrainQueues();
   Deliver(engine_->FailAll("the engine shut down"));

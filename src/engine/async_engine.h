@@ -52,6 +52,7 @@ class AsyncEngine {
   void Loop();
   void DrainQueues();
   void Deliver(const std::vector<RequestOutput>& outs);
+  void PublishStats();
 
   std::unique_ptr<LLMEngine> engine_;
   mutable std::mutex mu_;
