@@ -1,5 +1,6 @@
 """LLM.generate / chat / beam_search / get_tokenizer on the tiny CPU model."""
 
+import os
 import subprocess
 
 import pytest
@@ -173,3 +174,26 @@ def test_no_blocks_leak(llm):
     llm.generate(["p1", "p2"], SamplingParams(max_tokens=3, **GREEDY), use_tqdm=False)
     stats = llm._engine.stats()
     assert stats["num_free_blocks"] == stats["num_total_blocks"]
+
+
+def test_matches_cli_run_batch(llm, tiny_model, tmp_path):
+    """The same greedy request through `pagellm run-batch` gives the same text and tokens."""
+    import json
+    binary = os.environ.get("PAGELLM_BIN")
+    if not binary:
+        pytest.skip("PAGELLM_BIN is not set (run through ctest)")
+    from pagellm import SamplingParams
+    prompt = "Hello world, the thing"
+    params = SamplingParams(temperature=0, max_tokens=10, ignore_eos=True)
+    want = llm.generate(prompt, params, use_tqdm=False)[0].outputs[0]
+    line = {"custom_id": "r1", "method": "POST", "url": "/v1/completions",
+            "body": {"model": tiny_model["dir"], "prompt": prompt, "max_tokens": 10,
+                     "temperature": 0, "ignore_eos": True}}
+    (tmp_path / "in.jsonl").write_text(json.dumps(line) + "\n")
+    subprocess.run([binary, "run-batch", "-i", str(tmp_path / "in.jsonl"), "-o",
+                    str(tmp_path / "out.jsonl"), "--model", tiny_model["dir"],
+                    "--load-format", "dummy", "--dtype", "float32", "--device", "cpu",
+                    "--kv-cache-memory", str(64 << 20)], check=True, capture_output=True)
+    got = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])
+    assert got["response"]["status_code"] == 200, got
+    assert got["response"]["body"]["choices"][0]["text"] == want.text
