@@ -55,6 +55,7 @@ class Parser {
   StatusOr<ExprPtr> ParsePostfix(ExprPtr node);
   StatusOr<ExprPtr> ParseFilterExpr(ExprPtr node);
   StatusOr<ExprPtr> ParseSubscript(ExprPtr node);
+  StatusOr<ExprPtr> ParseCall(ExprPtr node);
   StatusOr<ExprPtr> ParseFilter(ExprPtr node);
   StatusOr<ExprPtr> ParseTest(ExprPtr node);
   StatusOr<ExprPtr> ParseListOrDict(bool is_dict);

@@ -31,15 +31,20 @@ StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
     } else if (IsOp("[")) {
       ASSIGN_OR_RETURN(node, ParseSubscript(std::move(node)));
     } else if (IsOp("(")) {
-      auto e = MakeExpr(Expr::Kind::kCall);
-      e->args.push_back(std::move(node));
-      e->first_call_arg = 1;
-      RETURN_IF_ERROR(ParseCallArgs(e.get()));
-      node = std::move(e);
+      ASSIGN_OR_RETURN(node, ParseCall(std::move(node)));
     } else {
       return node;
     }
   }
+}
+
+// `node(args...)`: the callee is args[0]; the call's own arguments follow.
+StatusOr<ExprPtr> Parser::ParseCall(ExprPtr node) {
+  auto e = MakeExpr(Expr::Kind::kCall);
+  e->args.push_back(std::move(node));
+  e->first_call_arg = 1;
+  RETURN_IF_ERROR(ParseCallArgs(e.get()));
+  return ExprPtr(std::move(e));
 }
 
 StatusOr<ExprPtr> Parser::ParseSubscript(ExprPtr node) {
@@ -108,11 +113,7 @@ StatusOr<ExprPtr> Parser::ParseFilterExpr(ExprPtr node) {
     } else if (IsName("is")) {
       ASSIGN_OR_RETURN(node, ParseTest(std::move(node)));
     } else if (IsOp("(")) {
-      auto e = MakeExpr(Expr::Kind::kCall);
-      e->args.push_back(std::move(node));
-      e->first_call_arg = 1;
-      RETURN_IF_ERROR(ParseCallArgs(e.get()));
-      node = std::move(e);
+      ASSIGN_OR_RETURN(node, ParseCall(std::move(node)));
     } else {
       return node;
     }
