@@ -86,7 +86,7 @@ server::TokenLogprob AsyncEngineClient::ToLogprob(const TokenLogprobs& lp) const
   return t;
 }
 
-server::RequestOutputDelta AsyncEngineClient::ToDelta(const RequestOutput& out, bool first,
+server::RequestOutputDelta AsyncEngineClient::ToDelta(const RequestOutput& out,
                                                       bool want_lp) const {
   server::RequestOutputDelta d;
   d.request_id = out.request_id;
@@ -114,7 +114,6 @@ server::RequestOutputDelta AsyncEngineClient::ToDelta(const RequestOutput& out, 
     if (const auto* t = std::get_if<int32_t>(&c.stop_reason)) cd.stop_token_id = *t;
     d.choices.push_back(std::move(cd));
   }
-  (void)first;
   return d;
 }
 
@@ -122,12 +121,10 @@ Status AsyncEngineClient::Generate(server::GenerateRequest request, server::Outp
   if (!engine_->healthy()) return UnavailableError("the engine is unhealthy: " + engine_->last_error());
   SamplingParams params = ToSamplingParams(request.sampling);
   bool want_lp = params.logprobs.has_value();
-  auto first = std::make_shared<bool>(true);
   engine_->Submit(request.request_id, PromptInput::Ids(std::move(request.prompt_token_ids)), params,
                   request.priority,
-                  [this, cb = std::move(on_output), first, want_lp](const RequestOutput& out) {
-                    cb(ToDelta(out, *first, want_lp));
-                    *first = false;
+                  [this, cb = std::move(on_output), want_lp](const RequestOutput& out) {
+                    cb(ToDelta(out, want_lp));
                   });
   return OkStatus();
 }

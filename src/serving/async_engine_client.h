@@ -32,7 +32,7 @@ class AsyncEngineClient final : public server::EngineClient {
   AsyncEngine& engine() { return *engine_; }
 
  private:
-  server::RequestOutputDelta ToDelta(const RequestOutput& out, bool first, bool want_lp) const;
+  server::RequestOutputDelta ToDelta(const RequestOutput& out, bool want_lp) const;
   server::TokenLogprob ToLogprob(const TokenLogprobs& lp) const;
   std::string TokenText(int32_t id) const;
 
