@@ -5,15 +5,19 @@
 #include <optional>
 
 #include "base/file.h"
-#include "base/phase_timer.h"
 #include "base/logging.h"
+#include "base/phase_timer.h"
 #include "engine/engine_setup.h"
 #include "engine/tp_leader.h"
+#include "ops/op_profile.h"
 #include "sample/stop_checker.h"
 
 namespace pagellm {
 
-LLMEngine::~LLMEngine() { PhaseTimer::Get().Report(); }
+LLMEngine::~LLMEngine() {
+  PhaseTimer::Get().Report();
+  ops::ReportOpProfile();
+}
 
 StatusOr<std::unique_ptr<LLMEngine>> LLMEngine::Create(const EngineArgs& args) {
   std::unique_ptr<LLMEngine> engine(new LLMEngine());
@@ -159,7 +163,7 @@ StatusOr<std::vector<RequestOutput>> LLMEngine::Step() {
   ASSIGN_OR_RETURN(ModelRunnerOutput run,
                    tp_ ? tp_->Execute(*runner_, sched) : runner_->Execute(sched));
   execute_phase.reset();
-  ScopedPhase phase("engine.update+output");
+  std::optional<ScopedPhase> phase(std::in_place, "engine.update+output");
   std::vector<EngineCoreOutput> core = scheduler_->Update(sched, run);
   std::map<std::string, std::vector<TokenLogprobs>> prompt_lp;
   for (size_t i = 0; i < run.prompt_logprobs.size(); ++i) {
@@ -171,6 +175,8 @@ StatusOr<std::vector<RequestOutput>> LLMEngine::Step() {
     Status s = scheduler_->FinishRequest(child, FinishReason::kStop, stop);
     if (!s.ok()) LOG_DEBUG("stop string for {}: {}", child, s.ToString());
   }
+  phase.reset();
+  PhaseTimer::Get().EndStep();
   return std::move(result.outputs);
 }
 

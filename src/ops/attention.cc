@@ -77,7 +77,8 @@ Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache
                              a);
     slopes = a.data<float>();
   }
-  return PAGELLM_DISPATCH(ctx, PagedAttention, q.data(), q.dtype(), ldq, hq, hk, d, k_cache.data(),
+  // Profiler key: PagedAttention[1x..] for pure-decode steps, [0x..] for steps with a prefill.
+  return PAGELLM_DISPATCH_SHAPED(ctx, meta.max_query_len == 1 ? 1 : 0, hq, PagedAttention, q.data(), q.dtype(), ldq, hq, hk, d, k_cache.data(),
                           v_cache.data(), k_cache.dtype(), k_cache.dim(0), k_cache.dim(1), meta,
                           params.scale, params.sliding_window, params.logit_softcap, slopes,
                           out.data(), out.dtype(), ldo);

@@ -34,7 +34,7 @@ Status Linear(const ExecCtx& ctx, const Tensor& x, const Tensor& w, const Tensor
     b = bias->data();
     bt = bias->dtype();
   }
-  return PAGELLM_DISPATCH(ctx, Linear, x.data(), x.dtype(), xr.ld, w.data(), w.dtype(), b, bt,
+  return PAGELLM_DISPATCH_SHAPED(ctx, n, k, Linear, x.data(), x.dtype(), xr.ld, w.data(), w.dtype(), b, bt,
                           y.data(), y.dtype(), yr.ld, x.dim(0), n, k);
 }
 

@@ -170,8 +170,18 @@ StatusOr<Tensor> ModelRunner::Forward(const std::vector<int32_t>& token_ids,
   const bool pure_decode =
       logits_rows.size() == seqs.size() &&
       std::all_of(seqs.begin(), seqs.end(), [](const SeqStep& s) { return s.num_new_tokens == 1; });
-  if (graphs_ && pure_decode && graphs_->BucketFor(static_cast<int32_t>(seqs.size())) > 0)
-    return graphs_->Run(token_ids, seqs);
+  const bool use_graph =
+      graphs_ && pure_decode && graphs_->BucketFor(static_cast<int32_t>(seqs.size())) > 0;
+  PhaseTimer& timer = PhaseTimer::Get();
+  if (timer.enabled()) {
+    int64_t context = 0;
+    for (const SeqStep& s : seqs) context += s.num_cached_tokens + s.num_new_tokens;
+    timer.Note("seqs", static_cast<double>(seqs.size()));
+    timer.Note("tokens", static_cast<double>(token_ids.size()));
+    timer.Note("context", static_cast<double>(context));
+    timer.Note("graph", use_graph ? 1 : 0);
+  }
+  if (use_graph) return graphs_->Run(token_ids, seqs);
   ASSIGN_OR_RETURN(AttentionMetadata meta, BuildAttentionMetadata(ctx_, seqs, config_.block_size));
   ASSIGN_OR_RETURN(Tensor ids, IntsToDevice(ctx_, token_ids));
   ASSIGN_OR_RETURN(Tensor rows, IntsToDevice(ctx_, logits_rows));
