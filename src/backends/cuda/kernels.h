@@ -153,12 +153,23 @@ cudaError_t Gemv(DType dtype, DType y_dtype, const GemvArgs& args, cudaStream_t 
 // serving its whole query group (heads_per_cta = group <= 16), K/V staged with cp.async.
 // REQUIRES: 16-byte aligned k_cache / v_cache.
 bool AttentionDecodeTiledSupported(DType dtype, int head_dim, int group);
+// Tensor-core decode (attention_decode_mma.cu): f16/bf16, head_dim 64 or 128, group <= 16;
+// K/V caches 16-byte aligned, q 4-byte aligned with even strides. Same launch arguments as the
+// tiled kernel (heads_per_cta = group, num_splits/split_chunk, part_o/part_ml).
+bool AttentionDecodeMmaSupported(DType dtype, int head_dim, int group);
+cudaError_t AttentionDecodeMma(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 cudaError_t AttentionDecodeTiled(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 // Tensor-core prefill (attention_tc.cu): f16/bf16, head_dim % 16 == 0 and <= 128. A CTA holds
 // AttentionTcRows() rows (tile_tokens * heads_per_cta <= that). SmemBytes is 0 if unsupported.
 int AttentionTcRows();
 size_t AttentionTcSmemBytes(DType dtype, int head_dim);
 cudaError_t AttentionPrefillTC(DType dtype, const AttentionArgs& args, cudaStream_t stream);
+// FlashAttention-2 style prefill (attention_prefill_mma.cu): f16/bf16, head_dim 64 or 128, up to
+// AttentionPrefillMmaRows() rows a CTA; K/V caches 16-byte aligned, q and out 4-byte aligned
+// with even strides.
+int AttentionPrefillMmaRows();
+bool AttentionPrefillMmaSupported(DType dtype, int head_dim);
+cudaError_t AttentionPrefillMma(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 
 // ---- sampling (sampling.cu, sampling_prep.cu) ----
 // One row's parameters on the device, with the slots the host assigned: prep_slot >= 0 gives
