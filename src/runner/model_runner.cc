@@ -60,7 +60,7 @@ ModelRunner::ModelRunner(Model* model, const ModelRunnerConfig& config,
     device_sampler_ = std::make_unique<DeviceSampler>(ctx_.device, config.seed);
 }
 
-// One eager prefill-shaped forward (loads the kernels' modules, picks GEMM algorithms) and
+// One eager prefill-shaped forward (loads the kernels' modules, times GEMM algorithms) and
 // every decode graph, so the first requests do not pay for them. The dummy prefill reads and
 // writes only block 0, which no request holds yet (a request writes a slot before reading it).
 Status ModelRunner::WarmUp() {
@@ -73,6 +73,8 @@ Status ModelRunner::WarmUp() {
   ASSIGN_OR_RETURN(AttentionMetadata meta, BuildAttentionMetadata(ctx_, seqs, config_.block_size));
   ASSIGN_OR_RETURN(Tensor dev_ids, IntsToDevice(ctx_, ids));
   ASSIGN_OR_RETURN(Tensor rows, IntsToDevice(ctx_, {tokens - 1}));
+  // GEMM algorithms are timed for the warm-up's shapes: the prefill and every graph's batch.
+  ops::AutotuneScope tune(ctx_);
   RETURN_IF_ERROR(model_->Forward(ctx_, dev_ids, meta, cache_, &rows).status());
   if (graphs_) RETURN_IF_ERROR(graphs_->CaptureAll());
   return ops::Synchronize(ctx_);

@@ -189,11 +189,13 @@ struct SampleOut {
   int64_t max_top = 0;
 };
 // Everything on the device. Launches the prep kernel when any_prep (some row has a prep slot
-// or appends to its history), then one CTA per row.
+// or appends to its history), then one CTA per row: one launch for the rows that need a top-k /
+// top-p search (any_radix: SampleNeedsRadix), one for the others (any_plain).
+bool SampleNeedsRadix(const ops::SampleRowParams& p, int64_t vocab);
 cudaError_t Sample(const void* logits, DType dtype, int64_t ld, int64_t rows, int64_t vocab,
                    const SampleRowDev* dev_rows, const ops::LogitEdit* dev_edits,
-                   const int32_t* dev_appends, bool any_prep, float* processed, int32_t* counts,
-                   const SampleOut& out, cudaStream_t stream);
+                   const int32_t* dev_appends, bool any_prep, bool any_plain, bool any_radix,
+                   float* processed, int32_t* counts, const SampleOut& out, cudaStream_t stream);
 // Appends history tokens, then writes processed rows (edits, then penalties); launched by Sample.
 cudaError_t SamplePrep(const void* logits, DType dtype, int64_t ld, int64_t rows, int64_t vocab,
                        const SampleRowDev* dev_rows, const ops::LogitEdit* dev_edits,
