@@ -12,10 +12,12 @@
 // AttentionReduce merges, as the other decode paths do.
 #include <cmath>
 
+#include "backends/cuda/attention_mma.cuh"
 #include "backends/cuda/decode_dispatch.cuh"
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_utils.cuh"
+#include "backends/cuda/paged_tile.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
@@ -68,17 +70,11 @@ __device__ __forceinline__ void LoadChunk(const AttentionArgs& p, const int32_t*
 template <typename T, int kD>
 __global__ void __launch_bounds__(kThreads) DecodeMmaKernel(AttentionArgs p) {
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  const int seq = blockIdx.x;
-  const int qs = p.query_start_loc[seq];
-  if (p.query_start_loc[seq + 1] - qs != 1) return;
+  const DecodeRange range = DecodeCtaRange(p);
+  if (!range.active) return;
+  const int seq = range.seq, qs = range.qs, qpos = range.qpos, kb = range.kb, ke = range.ke;
   const int group = p.num_q_heads / p.num_kv_heads;
   const int kv_head = blockIdx.y, head0 = kv_head * group;
-  const int qpos = p.seq_lens[seq] - 1;
-  int kb = p.window > 0 ? max(0, qpos - p.window + 1) : 0, ke = qpos + 1;
-  if (p.num_splits > 1) {
-    kb += blockIdx.z * p.split_chunk;
-    ke = min(ke, kb + p.split_chunk);
-  }
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int nchunks = ke > kb ? (ke - kb + kChunk - 1) / kChunk : 0;
   const int mine = nchunks > warp ? (nchunks - 1 - warp) / kWarps + 1 : 0;
@@ -98,15 +94,8 @@ __global__ void __launch_bounds__(kThreads) DecodeMmaKernel(AttentionArgs p) {
   uint32_t qa[kD / 16][4];
   const T* q = static_cast<const T*>(p.q) + qs * p.q_stride_t;
   const T* q_lo = q + static_cast<int64_t>(head0 + g) * p.q_stride_h + 2 * t;
-  const T* q_hi = q_lo + 8 * p.q_stride_h;
   const bool lo = g < group, hi = g + 8 < group;
-#pragma unroll
-  for (int k = 0; k < kD / 16; ++k) {
-    qa[k][0] = lo ? mma::Load2(q_lo + 16 * k) : 0u;
-    qa[k][1] = hi ? mma::Load2(q_hi + 16 * k) : 0u;
-    qa[k][2] = lo ? mma::Load2(q_lo + 16 * k + 8) : 0u;
-    qa[k][3] = hi ? mma::Load2(q_hi + 16 * k + 8) : 0u;
-  }
+  attn::LoadQ<T, kD>(qa, lo ? q_lo : nullptr, hi ? q_lo + 8 * p.q_stride_h : nullptr);
   const float slope[2] = {p.alibi && lo ? p.alibi[head0 + g] : 0.f,
                           p.alibi && hi ? p.alibi[head0 + g + 8] : 0.f};
 
@@ -129,16 +118,8 @@ __global__ void __launch_bounds__(kThreads) DecodeMmaKernel(AttentionArgs p) {
     const T* vs = ks + kChunk * kD;
     const int key0 = chunk_key(i);
 
-    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-#pragma unroll
-    for (int k = 0; k < kD / 16; ++k) {
-      uint32_t r[4];
-      mma::LdMatrixX4(r, ks + Swz<kD>(((lane >> 4) << 3) + (lane & 7), 2 * k + ((lane >> 3) & 1)));
-      mma::Mma16816<T>(s[0], qa[k], r[0], r[1]);
-      mma::Mma16816<T>(s[1], qa[k], r[2], r[3]);
-    }
-    // s[n][e]: row g + 8 (e >> 1), key key0 + 8 n + 2 t + (e & 1).
-    float mx[2] = {-INFINITY, -INFINITY};
+    float s[2][4];
+    attn::QKt<T, kD, 2>(s, qa, ks, lane);
 #pragma unroll
     for (int n = 0; n < 2; ++n)
 #pragma unroll
@@ -147,50 +128,13 @@ __global__ void __launch_bounds__(kThreads) DecodeMmaKernel(AttentionArgs p) {
         float x = s[n][e] * p.scale;
         if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap);
         x += slope[e >> 1] * static_cast<float>(key - qpos);
-        x = key < ke ? x : -INFINITY;
-        s[n][e] = x;
-        mx[e >> 1] = fmaxf(mx[e >> 1], x);
+        s[n][e] = key < ke ? x : -INFINITY;
       }
-    float alpha[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      const float m_new = fmaxf(m[r], mx[r]);  // finite: key0 < ke
-      alpha[r] = __expf(m[r] - m_new);        // 0 on the first chunk (m = -inf)
-      m[r] = m_new;
-      l[r] *= alpha[r];
-    }
-#pragma unroll
-    for (int n = 0; n < 2; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        s[n][e] = __expf(s[n][e] - m[e >> 1]);
-        l[e >> 1] += s[n][e];
-      }
-#pragma unroll
-    for (int j = 0; j < kD / 8; ++j) {
-      o[j][0] *= alpha[0];
-      o[j][1] *= alpha[0];
-      o[j][2] *= alpha[1];
-      o[j][3] *= alpha[1];
-    }
-    const uint32_t pa[4] = {mma::Pack2<T>(s[0][0], s[0][1]), mma::Pack2<T>(s[0][2], s[0][3]),
-                            mma::Pack2<T>(s[1][0], s[1][1]), mma::Pack2<T>(s[1][2], s[1][3])};
-#pragma unroll
-    for (int j = 0; j < kD / 16; ++j) {
-      uint32_t r[4];
-      mma::LdMatrixX4Trans(r, vs + Swz<kD>(((lane >> 3) & 1) * 8 + (lane & 7), 2 * j + (lane >> 4)));
-      mma::Mma16816<T>(o[2 * j], pa, r[0], r[1]);
-      mma::Mma16816<T>(o[2 * j + 1], pa, r[2], r[3]);
-    }
+    attn::OnlineSoftmax(s, m, l, o);
+    attn::PV<T, kD, 2>(o, s, vs, lane);
   }
   CpAsyncWait<0>();
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-  }
+  attn::QuadSum(l);
 
   // Merge the warps' (m, l, O) through shared memory (the pipeline buffers are free now).
   __syncthreads();
@@ -211,34 +155,7 @@ __global__ void __launch_bounds__(kThreads) DecodeMmaKernel(AttentionArgs p) {
       *reinterpret_cast<float2*>(orow + 8 * j) = make_float2(o[j][2 * r], o[j][2 * r + 1]);
   }
   __syncthreads();
-  const bool partial = p.num_splits > 1;
-  for (int i = threadIdx.x; i < group * kD; i += kThreads) {
-    const int h = i / kD, c = i % kD, head = head0 + h;
-    float mm = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) mm = fmaxf(mm, ms[w * kMaxGroup + h]);
-    float ll = 0.f, acc = 0.f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-      const float mw = ms[w * kMaxGroup + h];
-      if (mw == -INFINITY) continue;  // that warp saw no keys
-      const float f = __expf(mw - mm);
-      ll += ls[w * kMaxGroup + h] * f;
-      acc += os[(w * kMaxGroup + h) * kD + c] * f;
-    }
-    if (partial) {
-      const int64_t row =
-          (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits + blockIdx.z;
-      p.part_o[row * kD + c] = acc;
-      if (c == 0) {
-        p.part_ml[row * 2] = mm;
-        p.part_ml[row * 2 + 1] = ll;
-      }
-    } else {
-      T* out = static_cast<T*>(p.out) + qs * p.o_stride_t + head * p.o_stride_h;
-      out[c] = FromF<T>(ll > 0.f ? acc / ll : 0.f);
-    }
-  }
+  MergeWarpsAndStore<T, kWarps>(p, seq, qs, head0, group, ms, ls, kMaxGroup, os, kD);
 }
 
 template <typename T, int kD>
@@ -255,14 +172,7 @@ cudaError_t Launch(const AttentionArgs& p, cudaStream_t stream) {
 
 template <typename T>
 cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
-  switch (p.head_dim) {
-    case 64:
-      return Launch<T, 64>(p, stream);
-    case 128:
-      return Launch<T, 128>(p, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return WithHeadDim<64, 128>(p.head_dim, [&](auto d) { return Launch<T, d()>(p, stream); });
 }
 
 }  // namespace
@@ -274,9 +184,8 @@ bool AttentionDecodeMmaSupported(DType dtype, int head_dim, int group) {
 }
 
 cudaError_t AttentionDecodeMma(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
-  return DispatchDecode</*kAllowF32=*/false>(dtype, args, stream, [&](auto t) {
-    return LaunchT<decltype(t)>(args, stream);
-  });
+  return DispatchDecode</*kAllowF32=*/false>(
+      dtype, args, stream, [&](auto t) { return LaunchT<decltype(t)>(args, stream); });
 }
 
 }  // namespace pagellm::cuda::kernels

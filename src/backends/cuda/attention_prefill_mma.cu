@@ -9,9 +9,11 @@
 // attention_tc.cu (S, P and O round-tripped through shared memory) stays for other head sizes.
 #include <cmath>
 
+#include "backends/cuda/attention_mma.cuh"
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_utils.cuh"
+#include "backends/cuda/paged_tile.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
@@ -30,28 +32,6 @@ constexpr int kStages = 2;
 template <int kD>
 constexpr size_t SmemBytes(size_t elem) {
   return kStages * 2 * kBK * kD * elem;
-}
-
-// Stages keys [key0, key0 + kBK) into (ks, vs); keys at or past `kend` are zero-filled.
-template <typename T, int kD>
-__device__ __forceinline__ void LoadKV(const AttentionArgs& p, const int32_t* blocks, int kv_head,
-                                       int key0, int kend, T* ks, T* vs) {
-  constexpr int kCh = kD / 8;
-  const int64_t kv_row = static_cast<int64_t>(p.num_kv_heads) * kD;
-  const T* kc = static_cast<const T*>(p.k_cache);
-  const T* vc = static_cast<const T*>(p.v_cache);
-  const int bs = p.block_size;
-#pragma unroll
-  for (int j = 0; j < kBK * kCh / kThreads; ++j) {
-    const int c = threadIdx.x + j * kThreads, r = c / kCh, ch = c % kCh;
-    const int key = key0 + r;
-    const bool valid = key < kend;
-    const int k = valid ? key : key0;  // key0 < kend always: a valid address to name
-    const int64_t off = (static_cast<int64_t>(blocks[k / bs]) * bs + k % bs) * kv_row +
-                        static_cast<int64_t>(kv_head) * kD + ch * 8;
-    CpAsync16(ks + Swz<kD>(r, ch), kc + off, valid);
-    CpAsync16(vs + Swz<kD>(r, ch), vc + off, valid);
-  }
 }
 
 template <typename T, int kD>
@@ -73,7 +53,8 @@ __global__ void __launch_bounds__(kThreads) PrefillMmaKernel(AttentionArgs p) {
   constexpr int kStage = 2 * kBK * kD;
   const int32_t* blocks = p.block_indices + p.block_indptr[seq];
   const int ntiles = (key_end - key_begin + kBK - 1) / kBK;  // >= 1: key_end > key_begin
-  LoadKV<T, kD>(p, blocks, kv_head, key_begin, key_end, tiles, tiles + kBK * kD);
+  LoadPagedTile<T, kD, kBK, kThreads>(p, blocks, kv_head, key_begin, key_end, tiles,
+                                      tiles + kBK * kD);
   CpAsyncCommit();
 
   // This thread's two rows (g and g + 8 of the warp's 16): token, head, position, ALiBi slope.
@@ -92,13 +73,7 @@ __global__ void __launch_bounds__(kThreads) PrefillMmaKernel(AttentionArgs p) {
     qrow[r] = static_cast<const T*>(p.q) + static_cast<int64_t>(t0 + tok) * p.q_stride_t +
               static_cast<int64_t>(head) * p.q_stride_h + 2 * t;
   }
-#pragma unroll
-  for (int k = 0; k < kD / 16; ++k) {
-    qa[k][0] = real[0] ? mma::Load2(qrow[0] + 16 * k) : 0u;
-    qa[k][1] = real[1] ? mma::Load2(qrow[1] + 16 * k) : 0u;
-    qa[k][2] = real[0] ? mma::Load2(qrow[0] + 16 * k + 8) : 0u;
-    qa[k][3] = real[1] ? mma::Load2(qrow[1] + 16 * k + 8) : 0u;
-  }
+  attn::LoadQ<T, kD>(qa, real[0] ? qrow[0] : nullptr, real[1] ? qrow[1] : nullptr);
 
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
   float o[kD / 8][4];
@@ -109,7 +84,8 @@ __global__ void __launch_bounds__(kThreads) PrefillMmaKernel(AttentionArgs p) {
     const int kb0 = key_begin + it * kBK;
     if (it + 1 < ntiles) {
       T* nx = tiles + ((it + 1) % kStages) * kStage;
-      LoadKV<T, kD>(p, blocks, kv_head, kb0 + kBK, key_end, nx, nx + kBK * kD);
+      LoadPagedTile<T, kD, kBK, kThreads>(p, blocks, kv_head, kb0 + kBK, key_end, nx,
+                                          nx + kBK * kD);
       CpAsyncCommit();
       CpAsyncWait<1>();
     } else {
@@ -120,20 +96,7 @@ __global__ void __launch_bounds__(kThreads) PrefillMmaKernel(AttentionArgs p) {
     const T* vs = ks + kBK * kD;
 
     float s[kBK / 8][4];
-#pragma unroll
-    for (int n = 0; n < kBK / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
-#pragma unroll
-    for (int k = 0; k < kD / 16; ++k)
-#pragma unroll
-      for (int np = 0; np < kBK / 16; ++np) {
-        uint32_t r[4];
-        mma::LdMatrixX4(r, ks + Swz<kD>(16 * np + ((lane >> 4) << 3) + (lane & 7),
-                                        2 * k + ((lane >> 3) & 1)));
-        mma::Mma16816<T>(s[2 * np], qa[k], r[0], r[1]);
-        mma::Mma16816<T>(s[2 * np + 1], qa[k], r[2], r[3]);
-      }
-    // s[n][e]: row g + 8 (e >> 1), key kb0 + 8 n + 2 t + (e & 1).
-    float mx[2] = {-INFINITY, -INFINITY};
+    attn::QKt<T, kD, kBK / 8>(s, qa, ks, lane);
 #pragma unroll
     for (int n = 0; n < kBK / 8; ++n)
 #pragma unroll
@@ -142,57 +105,18 @@ __global__ void __launch_bounds__(kThreads) PrefillMmaKernel(AttentionArgs p) {
         float x = s[n][e] * p.scale;
         if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap);
         x += slope[r] * static_cast<float>(key - qpos[r]);
-        const bool ok = key < key_end && key <= qpos[r] && (p.window <= 0 || key > qpos[r] - p.window);
+        const bool ok =
+            key < key_end && key <= qpos[r] && (p.window <= 0 || key > qpos[r] - p.window);
         s[n][e] = ok ? x : -INFINITY;
-        mx[r] = fmaxf(mx[r], s[n][e]);
       }
-    float alpha[2], m_use[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      const float m_new = fmaxf(m[r], mx[r]);
-      m_use[r] = m_new == -INFINITY ? 0.f : m_new;  // a row with no key yet stays all zeros
-      alpha[r] = __expf(m[r] - m_use[r]);
-      m[r] = m_new;
-      l[r] *= alpha[r];
-    }
-#pragma unroll
-    for (int n = 0; n < kBK / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        s[n][e] = __expf(s[n][e] - m_use[e >> 1]);
-        l[e >> 1] += s[n][e];
-      }
-#pragma unroll
-    for (int j = 0; j < kD / 8; ++j) {
-      o[j][0] *= alpha[0];
-      o[j][1] *= alpha[0];
-      o[j][2] *= alpha[1];
-      o[j][3] *= alpha[1];
-    }
-#pragma unroll
-    for (int kk = 0; kk < kBK / 16; ++kk) {
-      const uint32_t pa[4] = {
-          mma::Pack2<T>(s[2 * kk][0], s[2 * kk][1]), mma::Pack2<T>(s[2 * kk][2], s[2 * kk][3]),
-          mma::Pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-          mma::Pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-#pragma unroll
-      for (int j = 0; j < kD / 16; ++j) {
-        uint32_t r[4];
-        mma::LdMatrixX4Trans(
-            r, vs + Swz<kD>(16 * kk + ((lane >> 3) & 1) * 8 + (lane & 7), 2 * j + (lane >> 4)));
-        mma::Mma16816<T>(o[2 * j], pa, r[0], r[1]);
-        mma::Mma16816<T>(o[2 * j + 1], pa, r[2], r[3]);
-      }
-    }
+    attn::OnlineSoftmax(s, m, l, o);
+    attn::PV<T, kD, kBK / 8>(o, s, vs, lane);
     __syncthreads();  // iteration it + 1 refills this stage with tile it + 2
   }
 
+  attn::QuadSum(l);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
     if (!real[r]) continue;
     const int row = warp * 16 + g + 8 * r;
     const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
@@ -211,24 +135,14 @@ cudaError_t Launch(const AttentionArgs& p, cudaStream_t stream) {
   static const cudaError_t attr = cudaFuncSetAttribute(
       PrefillMmaKernel<T, kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
   if (attr != cudaSuccess) return attr;
-  const int group = p.num_q_heads / p.num_kv_heads;
-  dim3 grid(static_cast<unsigned>(p.num_seqs * p.tiles_per_seq),
-            static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)));
-  PrefillMmaKernel<T, kD><<<grid, kThreads, smem, stream>>>(p);
+  PrefillMmaKernel<T, kD><<<PrefillGrid(p), kThreads, smem, stream>>>(p);
   return cudaGetLastError();
 }
 
 template <typename T>
 cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
   if (p.tile_tokens * p.heads_per_cta > kRows) return cudaErrorInvalidValue;
-  switch (p.head_dim) {
-    case 64:
-      return Launch<T, 64>(p, stream);
-    case 128:
-      return Launch<T, 128>(p, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return WithHeadDim<64, 128>(p.head_dim, [&](auto d) { return Launch<T, d()>(p, stream); });
 }
 
 }  // namespace
@@ -240,14 +154,7 @@ bool AttentionPrefillMmaSupported(DType dtype, int head_dim) {
 }
 
 cudaError_t AttentionPrefillMma(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
-  switch (dtype) {
-    case DType::kF16:
-      return LaunchT<__half>(args, stream);
-    case DType::kBF16:
-      return LaunchT<__nv_bfloat16>(args, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return WithHalfType(dtype, [&](auto t) { return LaunchT<decltype(t)>(args, stream); });
 }
 
 }  // namespace pagellm::cuda::kernels

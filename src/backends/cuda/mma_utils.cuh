@@ -2,7 +2,8 @@
 // swizzled shared tiles, ldmatrix and mma.sync m16n8k16 with f32 accumulators.
 //
 // Fragment layouts of mma.m16n8k16 (g = lane / 4, t = lane % 4), used by the callers:
-//   A (16x16, row-major) a[0]: (g, 2t..2t+1)  a[1]: (g+8, 2t..)  a[2]: (g, 2t+8..)  a[3]: (g+8, 2t+8..)
+//   A (16x16, row-major) a[0]: (g, 2t..2t+1)  a[1]: (g+8, 2t..)  a[2]: (g, 2t+8..)
+//                        a[3]: (g+8, 2t+8..)
 //   B (16x8, k x n)      b[0]: (k 2t..2t+1, n g)  b[1]: (k 2t+8..2t+9, n g)
 //   C (16x8, f32)        c[0..1]: (g, 2t..2t+1)  c[2..3]: (g+8, 2t..2t+1)
 // So the C fragments of two adjacent n-tiles, packed to 16 bits, are exactly the A fragment of

@@ -13,7 +13,8 @@
 namespace pagellm::cuda {
 namespace {
 
-constexpr int kThreads = 1024;  // the row loops are latency-bound: as many loads in flight as possible
+// The row loops are latency-bound: as many loads in flight as possible.
+constexpr int kThreads = 1024;
 constexpr int kWarps = kThreads / 32;
 constexpr int kDigitBits = 3;  // 8 bins held in registers (1024 threads leave 64 registers)
 constexpr int kBins = 1 << kDigitBits;
