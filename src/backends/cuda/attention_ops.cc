@@ -16,29 +16,6 @@ namespace {
 constexpr const char* kOp = "cuda::PagedAttention";
 constexpr int kMaxHeadDim = 256;
 
-struct DeviceInfo {
-  int sms = 0;
-  size_t smem_optin = 0;
-};
-
-StatusOr<DeviceInfo> GetDeviceInfo(int index) {
-  static std::mutex mu;
-  static DeviceInfo cache[64];
-  if (index < 0 || index >= 64) return InvalidArgumentError("bad device index");
-  std::lock_guard<std::mutex> lock(mu);
-  DeviceInfo& d = cache[index];
-  if (d.sms == 0) {
-    int sms = 0, smem = 0;
-    PAGELLM_CUDA_RETURN_IF_ERROR(
-        kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
-    PAGELLM_CUDA_RETURN_IF_ERROR(
-        kOp, cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, index));
-    d.sms = sms;
-    d.smem_optin = static_cast<size_t>(smem);
-  }
-  return d;
-}
-
 bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 // A 16-bit tensor whose elements can be read and written two at a time (the MMA kernels' q/out).
 bool Pairs(const void* p, int64_t stride_t, int64_t stride_h) {

@@ -44,7 +44,10 @@ void CheckCases(DType dt, std::span<const GemmCase> cases, std::mt19937& rng) {
 TEST_P(CudaGemm, MatchesReference) {
   const GemmCase cases[] = {{1, 64, 48, false},      {7, 129, 65, true},    {33, 256, 96, true},
                             {128, 1024, 520, false}, {300, 40, 1000, true}, {2, 4096, 8, false},
-                            {3, 1001, 4096, true},   {4, 130, 264, true}};  // last two: GEMV path
+                            {3, 1001, 4096, true},   {4, 130, 264, true},  // GEMV path
+                            // Decode-sized batches: row tails, long k.
+                            {5, 64, 8, false},       {16, 4096, 200, true}, {37, 1000, 4104, false},
+                            {64, 14336, 72, true},   {9, 8, 1, true}};
   CheckCases(GetParam(), cases, rng_);
 }
 

@@ -108,7 +108,8 @@ void BenchGemm(bool quick) {
       {"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 28672, 4096}, {"down", 4096, 14336}};
   const std::vector<int64_t> tokens = quick
                                           ? std::vector<int64_t>{1, 128, 4096}
-                                          : std::vector<int64_t>{1, 16, 64, 256, 1024, 4096, 8192};
+                                          : std::vector<int64_t>{1, 8, 16, 32, 64, 128, 256,
+                                                                 1024, 4096, 8192};
   for (const Proj& p : projs) {
     Tensor w = Random(Shape{p.out, p.in}, DType::kBF16, 3);
     for (int64_t t : tokens) {
