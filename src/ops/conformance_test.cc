@@ -164,6 +164,32 @@ TEST_P(ConformanceTest, Rotary) {
   }
 }
 
+// Rotary fused with the KV write: q, k (rotated in place) and both caches. Slot -1 skips a
+// token; untouched slots keep their zeros.
+TEST_P(ConformanceTest, RotaryWriteKV) {
+  const Backend& be = GetParam();
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    Tensor table = *BuildRopeCosSin(16, 32, 10000.0, RopeScalingParams{});
+    std::vector<Tensor> out = {RandomTensor({5, 4, 16}, dt, 7), RandomTensor({5, 2, 16}, dt, 8)};
+    for (int i = 0; i < 2; ++i)
+      out.push_back(Tensor::FromVector(std::vector<float>(4 * 4 * 2 * 16, 0.f), {4, 4, 2, 16}, dt));
+    Compare(
+        be, {table, RandomTensor({5, 2, 16}, dt, 9)}, out,
+        [](const ExecCtx& c, auto& in, auto& out) {
+          AttentionMetadata m;
+          m.num_tokens = 5;
+          m.block_size = 4;
+          m.positions_host = {0, 5, 31, 2, 7};
+          m.positions = IntsToDevice(c, m.positions_host);
+          m.slot_mapping_host = {3, 9, -1, 12, 0};
+          m.slot_mapping = IntsToDevice(c, m.slot_mapping_host);
+          return ApplyRotaryWriteKV(c, in[0], 16, RopeStyle::kNeox, out[0], out[1], in[1], m,
+                                    out[2], out[3]);
+        },
+        dt == DType::kF32 ? 1e-5 : 2e-2);
+  }
+}
+
 struct AttnConf {
   DType cache;
   int64_t hq, hk;

@@ -49,6 +49,11 @@ Status ApplyRotary(const ExecCtx& ctx, const Tensor& positions, const Tensor& co
 // Writes k/v [T, Hk, D] into the caches at meta.slot_mapping.
 Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
                     const AttentionMetadata& meta, Tensor& k_cache, Tensor& v_cache);
+// ApplyRotary(q, k) at meta.positions, then WriteKVCache(k, v): one kernel on CUDA (a token's
+// rotated k row goes to the cache while still in registers/L1). Same results, same errors.
+Status ApplyRotaryWriteKV(const ExecCtx& ctx, const Tensor& cos_sin, int rot_dim, RopeStyle style,
+                          Tensor& q, Tensor& k, const Tensor& v, const AttentionMetadata& meta,
+                          Tensor& k_cache, Tensor& v_cache);
 // out[T, Hq, D] = softmax(q k^T * scale + mask) v, each query token attending causally to its
 // sequence's cached context (call WriteKVCache first). Hq must be a multiple of Hk (GQA/MQA);
 // query head h reads kv head h / (Hq / Hk). A token at position p attends to positions

@@ -67,6 +67,20 @@ struct NormArgs {
 // x (and residual) of `dtype`; out of `out_dtype` (any float type).
 cudaError_t Norm(DType dtype, DType out_dtype, const NormArgs& args, cudaStream_t stream);
 
+// ---- KV cache write (kv_cache.cu) ----
+struct KVWriteArgs {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t k_stride_t = 0, k_stride_h = 0, v_stride_t = 0, v_stride_h = 0;
+  const int32_t* slot_mapping = nullptr;
+  int64_t num_tokens = 0;
+  int64_t num_slots = 0;  // num_blocks * block_size; slots outside [0, num_slots) are skipped
+  int num_kv_heads = 0, head_dim = 0;
+  void* k_cache = nullptr;
+  void* v_cache = nullptr;
+};
+cudaError_t WriteKV(DType dtype, const KVWriteArgs& args, cudaStream_t stream);
+
 // ---- rotary (rotary.cu) ----
 struct RotaryArgs {
   const int32_t* positions = nullptr;
@@ -81,22 +95,12 @@ struct RotaryArgs {
   void* k = nullptr;
   int64_t k_stride_t = 0, k_stride_h = 0;
   int num_k_heads = 0;
+  // Fused KV write (ApplyRotaryWriteKV): with kv.slot_mapping set, each token's rotated k row
+  // and its v row then go to the cache (kv.k is this k). Tokens at positions outside the table
+  // are written unrotated.
+  KVWriteArgs kv;
 };
 cudaError_t Rotary(DType dtype, const RotaryArgs& args, cudaStream_t stream);
-
-// ---- KV cache write (kv_cache.cu) ----
-struct KVWriteArgs {
-  const void* k = nullptr;
-  const void* v = nullptr;
-  int64_t k_stride_t = 0, k_stride_h = 0, v_stride_t = 0, v_stride_h = 0;
-  const int32_t* slot_mapping = nullptr;
-  int64_t num_tokens = 0;
-  int64_t num_slots = 0;  // num_blocks * block_size; slots outside [0, num_slots) are skipped
-  int num_kv_heads = 0, head_dim = 0;
-  void* k_cache = nullptr;
-  void* v_cache = nullptr;
-};
-cudaError_t WriteKV(DType dtype, const KVWriteArgs& args, cudaStream_t stream);
 
 // ---- paged attention (attention.cu) ----
 struct AttentionArgs {
