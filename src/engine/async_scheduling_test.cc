@@ -169,6 +169,55 @@ TEST_F(AsyncSchedulingTest, ParallelSamplingAndLogprobs) {
   ExpectSame(prompts, {n3, lp, lp_seeded});
 }
 
+TEST_F(AsyncSchedulingTest, BeamSearchMatchesSync) {
+  BeamSearchParams bp;
+  bp.beam_width = 3;
+  bp.max_tokens = 5;
+  bp.ignore_eos = true;
+  auto prompts = Prompts(2, 6, model_.vocab_size);
+  auto want = Make(false)->BeamSearch(prompts, bp);
+  auto got = Make(true)->BeamSearch(prompts, bp);
+  ASSERT_TRUE(want.ok() && got.ok());
+  ASSERT_EQ(want->size(), got->size());
+  for (size_t i = 0; i < want->size(); ++i) {
+    ASSERT_EQ((*want)[i].sequences.size(), (*got)[i].sequences.size());
+    for (size_t b = 0; b < (*want)[i].sequences.size(); ++b) {
+      EXPECT_EQ((*want)[i].sequences[b].tokens, (*got)[i].sequences[b].tokens);
+      EXPECT_EQ((*want)[i].sequences[b].score, (*got)[i].sequences[b].score);
+    }
+  }
+}
+
+// Streaming (delta outputs) reports every token once, in order, and the finish once.
+TEST_F(AsyncSchedulingTest, DeltaOutputsConcatenateToTheFinalOutput) {
+  auto want = Make(false)->Generate(Prompts(3, 8, model_.vocab_size), {Greedy(9)});
+  ASSERT_TRUE(want.ok());
+  EngineArgs a = testing::TinyEngineArgs(model_, 256);
+  a.async_scheduling = true;
+  auto engine = LLMEngine::Create(a);
+  ASSERT_TRUE(engine.ok());
+  auto prompts = Prompts(3, 8, model_.vocab_size);
+  SamplingParams p = Greedy(9);
+  p.output_kind = RequestOutputKind::kDelta;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE((*engine)->AddRequest(std::to_string(i), prompts[i], p).ok());
+  std::map<std::string, std::vector<int32_t>> tokens;
+  std::map<std::string, int> finishes;
+  while ((*engine)->HasUnfinishedRequests()) {
+    auto outs = (*engine)->Step();
+    ASSERT_TRUE(outs.ok());
+    for (const RequestOutput& o : *outs) {
+      const auto& t = o.outputs[0].token_ids;
+      tokens[o.request_id].insert(tokens[o.request_id].end(), t.begin(), t.end());
+      if (o.finished) ++finishes[o.request_id];
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(tokens[std::to_string(i)], (*want)[i].outputs[0].token_ids) << i;
+    EXPECT_EQ(finishes[std::to_string(i)], 1) << i;
+  }
+}
+
 // Requests arrive over time (chunked prefills next to decodes) and some are aborted while a
 // step holds them; the rest finish exactly as on the synchronous engine.
 TEST_F(AsyncSchedulingTest, ArrivalsAndAbortsMidFlight) {

@@ -127,6 +127,10 @@ Tokens RunAsync(Model* model, const RunSetup& s, int64_t* overlapped) {
   return tokens;
 }
 
+void PrintTo(const RunSetup& s, std::ostream* os) {
+  *os << s.device.ToString() << (s.graphs ? " graphs" : "") << " blocks " << s.num_blocks;
+}
+
 class AsyncRunnerTest : public ::testing::TestWithParam<RunSetup> {};
 
 TEST_P(AsyncRunnerTest, SameTokensAsSynchronousSteps) {
