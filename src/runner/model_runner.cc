@@ -141,7 +141,7 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
     ReqState& s = it->second;
     const int32_t known = static_cast<int32_t>(s.tokens.size());
     // Async scheduling: one token past the known ones, sampled by the previous step.
-    const int32_t source = s.num_computed + n == known + 1 ? PlaceholderSource(id) : -1;
+    const int32_t source = s.num_computed + n == known + 1 ? PlaceholderSource(s) : -1;
     if (n <= 0 || s.num_computed + n > known + (source >= 0 ? 1 : 0)) {
       return InternalError("runner: request " + id + " scheduled past its known tokens");
     }
@@ -289,7 +289,7 @@ StatusOr<SamplerOutput> ModelRunner::SampleOnHost(const std::vector<Planned>& pl
 
 StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
   if (!pending_.empty()) return FailedPreconditionError("runner: Execute with async steps pending");
-  prev_sample_rows_.clear();  // every token is known to the host again
+  ++step_serial_;  // every token is known to the host again: no placeholders
   RETURN_IF_ERROR(ApplyDiff(out));
   RETURN_IF_ERROR(CopyBlocks(out.block_copies));
   ModelRunnerOutput result;

@@ -83,6 +83,9 @@ class ModelRunner {
     int32_t num_computed = 0;
     SamplingParams params;
     std::optional<int32_t> eos_token_id;
+    // Async scheduling: the step (step_serial_) that last sampled for it, and its row there.
+    int64_t sampled_step = -1;
+    int32_t sampled_row = -1;
   };
   // One request's rows in the flat batch.
   struct Planned {
@@ -123,8 +126,11 @@ class ModelRunner {
   bool CanSampleOnDevice(const std::vector<Planned>& plan) const;
   StatusOr<SamplerOutput> SampleOnDevice(const std::vector<Planned>& plan, const Tensor& logits);
   std::vector<DeviceSampler::Row> DeviceRows(const std::vector<Planned>& plan) const;
-  // The row of `id` in the previous enqueued step's sampled ids (async), or -1.
-  int32_t PlaceholderSource(const std::string& id) const;
+  // The request's row in the previous step's sampled ids when that step is still pending
+  // (async), or -1.
+  int32_t PlaceholderSource(const ReqState& s) const {
+    return !pending_.empty() && s.sampled_step == step_serial_ - 1 ? s.sampled_row : -1;
+  }
   StatusOr<std::unique_ptr<ops::Readback>> TakeReadback();
   StatusOr<SamplerOutput> SampleOnHost(const std::vector<Planned>& plan, const Tensor& logits,
                                        ModelRunnerOutput& result);
@@ -139,11 +145,11 @@ class ModelRunner {
   std::unique_ptr<DeviceSampler> device_sampler_;  // CUDA models with device_sampling
   std::unordered_map<std::string, ReqState> reqs_;
   // Async scheduling: steps enqueued and not collected; the last enqueued step's sampled ids
-  // on the device and each sampled request's row in them.
+  // on the device; steps run so far (Execute or EnqueueStep).
   std::deque<PendingStep> pending_;
   std::vector<std::unique_ptr<ops::Readback>> spare_readbacks_;
   Tensor prev_sampled_ids_;
-  std::unordered_map<std::string, int32_t> prev_sample_rows_;
+  int64_t step_serial_ = 0;
 };
 
 }  // namespace pagellm

@@ -12,11 +12,6 @@
 
 namespace pagellm {
 
-int32_t ModelRunner::PlaceholderSource(const std::string& id) const {
-  auto it = prev_sample_rows_.find(id);
-  return it == prev_sample_rows_.end() ? -1 : it->second;
-}
-
 StatusOr<std::unique_ptr<ops::Readback>> ModelRunner::TakeReadback() {
   if (spare_readbacks_.empty()) return ops::Readback::Create(ctx_.device);
   std::unique_ptr<ops::Readback> r = std::move(spare_readbacks_.back());
@@ -28,6 +23,7 @@ Status ModelRunner::EnqueueStep(const SchedulerOutput& out) {
   if (!SupportsAsync()) return FailedPreconditionError("runner: async steps need device sampling");
   RETURN_IF_ERROR(ApplyDiff(out));
   RETURN_IF_ERROR(CopyBlocks(out.block_copies));
+  ++step_serial_;
   std::vector<Planned> plan;
   std::vector<int32_t> token_ids, logits_rows;
   std::vector<SeqStep> seqs;
@@ -50,13 +46,14 @@ Status ModelRunner::EnqueueStep(const SchedulerOutput& out) {
     // Only partial prefill chunks: the KV cache still has to be written.
     RETURN_IF_ERROR(Forward(token_ids, seqs, {0}, prev).status());
   }
-  prev_sample_rows_.clear();
   int32_t k = 0;
   for (Planned& p : plan) {
     p.state->num_computed += p.num_tokens;
     step.req_ids.push_back(p.id);
     step.sample_index.push_back(p.samples ? k : -1);
-    if (p.samples) prev_sample_rows_[p.id] = k++;
+    if (!p.samples) continue;
+    p.state->sampled_step = step_serial_;
+    p.state->sampled_row = k++;
   }
   prev_sampled_ids_ = step.sampled.out.ids;
   pending_.push_back(std::move(step));
@@ -92,7 +89,7 @@ StatusOr<ModelRunnerOutput> ModelRunner::CollectStep() {
 void ModelRunner::DiscardPendingSteps() {
   (void)ops::Synchronize(ctx_);
   pending_.clear();
-  prev_sample_rows_.clear();
+  ++step_serial_;
   prev_sampled_ids_ = Tensor();
 }
 
