@@ -96,7 +96,7 @@ Status LLMEngine::InitKVCache() {
   async_ = sc.async_scheduling && runner_->SupportsAsync();
   if (args_.async_scheduling && !async_)
     LOG_WARN("--async-scheduling needs device sampling and tensor_parallel_size 1: "
-                "steps run synchronously");
+             "steps run synchronously");
   else if (async_)
     LOG_INFO("async scheduling: step N+1 is enqueued before step N's tokens are read");
   return OkStatus();
