@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 #include "engine/llm.h"
 #include "engine/testing/tiny_model.h"
@@ -263,6 +264,88 @@ TEST_F(AsyncSchedulingTest, ArrivalsAndAbortsMidFlight) {
     if (id == "r1" || id == "r2") continue;  // aborted: async reports one token less so far
     EXPECT_EQ(g.token_ids, w.outputs[0].token_ids) << id;
   }
+}
+
+// Random workloads: requests with random sampling settings arrive at random steps into a small
+// KV pool (preemption, chunked prefill, prefix hits), some are aborted; the rest finish with the
+// synchronous engine's tokens.
+TEST_F(AsyncSchedulingTest, RandomizedWorkloadsMatchSync) {
+  int64_t preemptions = 0;
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    std::mt19937_64 rng(seed);
+    struct Arrival {
+      int step;
+      PromptInput prompt;
+      SamplingParams params;
+      int abort_step;  // -1: never
+    };
+    std::vector<Arrival> arrivals;
+    auto prompts = Prompts(12, 6, model_.vocab_size);
+    int step = 0;
+    for (int i = 0; i < 12; ++i) {
+      step += static_cast<int>(rng() % 3);
+      SamplingParams p = rng() % 2 ? Greedy(1 + rng() % 24) : Seeded(1 + rng() % 24, rng() % 100);
+      if (rng() % 4 == 0) p.min_tokens = static_cast<int>(rng() % (*p.max_tokens + 1));
+      if (rng() % 3 == 0) p.ignore_eos = false;
+      if (rng() % 4 == 0) p.stop_token_ids = {static_cast<int32_t>(3 + rng() % 60)};
+      if (rng() % 5 == 0 && !p.is_greedy()) p.n = 2;
+      if (rng() % 6 == 0) p.logprobs = static_cast<int>(rng() % 3);
+      int abort_step = rng() % 8 == 0 ? step + 2 + static_cast<int>(rng() % 6) : -1;
+      arrivals.push_back({step, prompts[i], p, abort_step});
+    }
+    auto run = [&](bool async) {
+      EngineArgs a = testing::TinyEngineArgs(model_, 14);
+      a.max_model_len = 14 * 16;
+      a.op_sampling = true;
+      a.async_scheduling = async;
+      a.max_num_batched_tokens = 40;
+      auto engine = LLMEngine::Create(a);
+      EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+      std::map<std::string, RequestOutput> done;
+      size_t next = 0;
+      for (int s = 0; s < 2000 && (next < arrivals.size() || (*engine)->HasUnfinishedRequests());
+           ++s) {
+        for (; next < arrivals.size() && arrivals[next].step <= s; ++next) {
+          const Arrival& ar = arrivals[next];
+          Status st = (*engine)->AddRequest("r" + std::to_string(next), ar.prompt, ar.params);
+          EXPECT_TRUE(st.ok()) << st.ToString();
+        }
+        for (size_t i = 0; i < next; ++i)
+          if (arrivals[i].abort_step == s)
+            for (RequestOutput& o : (*engine)->AbortRequests({"r" + std::to_string(i)}))
+              done[o.request_id] = std::move(o);
+        auto outs = (*engine)->Step();
+        EXPECT_TRUE(outs.ok()) << outs.status().ToString();
+        if (!outs.ok()) break;
+        for (RequestOutput& o : *outs) {
+          EXPECT_FALSE(done.count(o.request_id)) << o.request_id << " reported after finishing";
+          if (o.finished) done[o.request_id] = std::move(o);
+        }
+      }
+      EngineStats st = (*engine)->GetStats();
+      EXPECT_EQ(st.num_free_blocks, st.num_total_blocks);
+      if (async) {
+        EXPECT_GT((*engine)->num_async_steps(), 0);
+        preemptions += st.num_preemptions;
+      }
+      return done;
+    };
+    auto want = run(false);
+    auto got = run(true);
+    ASSERT_EQ(want.size(), arrivals.size()) << "seed " << seed;
+    ASSERT_EQ(got.size(), arrivals.size()) << "seed " << seed;
+    for (size_t i = 0; i < arrivals.size(); ++i) {
+      const std::string id = "r" + std::to_string(i);
+      if (arrivals[i].abort_step >= 0) continue;  // async reports one step later
+      ASSERT_EQ(want[id].outputs.size(), got[id].outputs.size());
+      for (size_t j = 0; j < want[id].outputs.size(); ++j) {
+        EXPECT_EQ(want[id].outputs[j].token_ids, got[id].outputs[j].token_ids)
+            << "seed " << seed << " " << id << " output " << j;
+        EXPECT_EQ(want[id].outputs[j].finish_reason, got[id].outputs[j].finish_reason) << id;
+      }
+    }
+  }
+  EXPECT_GT(preemptions, 0);
 }
 
 // Penalties, bad words, prompt logprobs and logprobs beyond the device sampler make steps
