@@ -47,8 +47,8 @@ class DeviceSampler {
     int64_t vocab = 0;
     bool any_logprobs = false;
   };
-  // Enqueues the sampling without waiting. The device outputs to read back, in Finish's order:
-  // Pending::Outputs().
+  // Enqueues the sampling without waiting (Sample = Launch + copies to host + Finish). The
+  // device outputs to read back, in Finish's order: Outputs(p).
   StatusOr<Pending> Launch(const ExecCtx& ctx, const Tensor& logits, std::span<const Row> rows);
   static std::vector<Tensor> Outputs(const Pending& p);
   // The SamplerOutput from host copies of Outputs(p).
@@ -59,7 +59,7 @@ class DeviceSampler {
   int32_t num_histories() const { return static_cast<int32_t>(histories_.size()); }
   // History tokens sent to the device since construction (tests: appends, not re-uploads).
   int64_t tokens_uploaded() const { return tokens_uploaded_; }
-  int64_t num_steps() const { return num_steps_; }  // Sample() calls that succeeded
+  int64_t num_steps() const { return num_steps_; }  // Sample() / Launch() calls that succeeded
 
  private:
   struct History {

@@ -1,7 +1,9 @@
 // ModelRunner: executes one SchedulerOutput on a Model (vLLM V1's GPUModelRunner, any device).
 // It mirrors the scheduler's per-request state (token ids, block tables) from the step diffs,
 // plans the flat batch (token ids, positions, slot mapping, CSR block tables), runs the model
-// once, and samples a token for every request whose context is then complete.
+// once, and samples a token for every request whose context is then complete. With async
+// scheduling (EnqueueStep / CollectStep) the next step is enqueued before this one's sampled
+// ids are read; they stay on the device and feed the next step's inputs there.
 // Thread-safety: one thread (the engine thread) drives it.
 #pragma once
 
