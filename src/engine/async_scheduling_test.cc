@@ -66,7 +66,9 @@ class AsyncSchedulingTest : public ::testing::Test {
     ASSERT_TRUE(want.ok()) << want.status().ToString();
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     ExpectOutputsEqual(*want, *got);
-    if (expect_async) EXPECT_GT(async->engine().num_async_steps(), 0);
+    if (expect_async) {
+      EXPECT_GT(async->engine().num_async_steps(), 0);
+    }
     ExpectNoLeak(*async);
   }
   static void ExpectOutputsEqual(const std::vector<RequestOutput>& want,
@@ -251,7 +253,9 @@ TEST_F(AsyncSchedulingTest, ArrivalsAndAbortsMidFlight) {
       if (step > 500) break;
     }
     EXPECT_EQ((*engine)->GetStats().num_free_blocks, (*engine)->GetStats().num_total_blocks);
-    if (async) EXPECT_GT((*engine)->num_async_steps(), 0);
+    if (async) {
+      EXPECT_GT((*engine)->num_async_steps(), 0);
+    }
     return done;
   };
   auto want = run(false);

@@ -123,7 +123,9 @@ Tokens RunAsync(Model* model, const RunSetup& s, int64_t* overlapped) {
     }
   }
   EXPECT_EQ(sched->kv_cache_manager().num_free_blocks(), s.num_blocks);
-  if (s.num_blocks < 16) EXPECT_GT(sched->num_preemptions(), 0);
+  if (s.num_blocks < 16) {
+    EXPECT_GT(sched->num_preemptions(), 0);
+  }
   return tokens;
 }
 
