@@ -201,6 +201,10 @@ StatusOr<std::vector<RequestOutput>> LLMEngine::FinishStep(const SchedulerOutput
 
 std::vector<RequestOutput> LLMEngine::AbortRequests(const std::vector<std::string>& ids) {
   for (const std::string& id : ids) sync_requests_.erase(id);
+  // Outputs an in-flight step left for the next Step() must not follow the abort's final one.
+  std::erase_if(drained_outputs_, [&ids](const RequestOutput& o) {
+    return std::find(ids.begin(), ids.end(), o.request_id) != ids.end();
+  });
   scheduler_->AbortRequests(ids);
   return output_processor_->Abort(ids);
 }
