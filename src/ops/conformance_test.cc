@@ -10,6 +10,7 @@
 #include "ops/op_test_util.h"
 #include "ops/moe.h"
 #include "ops/ops.h"
+#include "ops/readback.h"
 #include "ops/rope_table.h"
 #if PAGELLM_HAVE_CUDA
 #include "backends/cuda/cuda_ops.h"
@@ -396,6 +397,36 @@ TEST_P(ConformanceTest, SampleRows) {
       for (size_t j = 0; j < want[i].size(); ++j)
         EXPECT_NEAR(got[i][j], want[i][j], 1e-4) << be.name << " output " << i;
   }
+}
+
+// Async scheduling: placeholders (negative ids) read the previous step's sampled ids on the
+// device, and a Readback returns device outputs without a stream synchronisation.
+TEST_P(ConformanceTest, FillPlaceholderIdsAndReadback) {
+  const ExecCtx& c = GetParam().ctx;
+  Tensor ids = IntsToDevice(c, {5, -1, 7, -3, -2, 0});
+  Tensor prev = IntsToDevice(c, {40, 41, 42});
+  ASSERT_TRUE(FillPlaceholderIds(c, ids, prev).ok());
+  auto rb = Readback::Create(c.device);
+  ASSERT_TRUE(rb.ok()) << rb.status().ToString();
+  Tensor floats = ToDevice(c, Tensor::FromVector({1.5f, -2.f}, Shape{2}));
+  std::vector<Tensor> srcs = {ids, Tensor(), floats};
+  ASSERT_TRUE((*rb)->Enqueue(c, srcs).ok());
+  auto host = (*rb)->Wait();
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  ASSERT_EQ(host->size(), 3u);
+  const int32_t* got = (*host)[0].data<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(got, got + 6), (std::vector<int32_t>{5, 40, 7, 42, 41, 0}));
+  EXPECT_FALSE((*host)[1].defined());
+  EXPECT_EQ((*host)[2].ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
+}
+
+TEST(FillPlaceholderIdsTest, RejectsBadReferencesOnTheCpu) {
+  ExecCtx c;
+  Tensor ids = Tensor::FromInts({1, -4});
+  Tensor prev = Tensor::FromInts({7, 8, 9});
+  EXPECT_EQ(FillPlaceholderIds(c, ids, prev).code(), StatusCode::kInvalidArgument);
+  Tensor floats = Tensor::FromVector({1.f}, Shape{1});
+  EXPECT_EQ(FillPlaceholderIds(c, floats, prev).code(), StatusCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest, ::testing::ValuesIn(Backends()),

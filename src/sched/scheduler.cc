@@ -83,7 +83,12 @@ SchedulerOutput Scheduler::Schedule() {
 }
 
 int32_t Scheduler::NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const {
-  int32_t n = r.num_tokens() - num_computed;
+  // A placeholder that will end the request (length) needs no further step.
+  const int32_t pending = r.num_output_placeholders;
+  if (pending > 0 && (r.num_output_tokens() + pending >= r.max_tokens ||
+                      r.num_tokens() + pending >= config_.max_model_len))
+    return 0;
+  int32_t n = r.num_tokens() + pending - num_computed;
   if (config_.long_prefill_token_threshold > 0)
     n = std::min(n, config_.long_prefill_token_threshold);
   n = std::min(n, budget);
@@ -160,6 +165,7 @@ void Scheduler::Preempt(Request* r, Step& step) {
   r->num_computed_tokens = 0;
   r->sent_to_runner = false;
   r->num_synced_tokens = 0;
+  r->num_output_placeholders = 0;
   ++r->num_preemptions;
   ++num_preemptions_;
   waiting_.Prepend(r);
@@ -171,7 +177,9 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
   for (Request* r : step.scheduled) {
     const int32_t n = step.num_tokens[r];
     SlotAllocation& a = step.allocs[r];
-    kv_->CacheBlocks(r->request_id, r->all_token_ids, r->num_computed_tokens + n, r->cache_keys);
+    // Placeholder tokens are not known yet: only known ones can be hashed.
+    kv_->CacheBlocks(r->request_id, r->all_token_ids,
+                     std::min(r->num_computed_tokens + n, r->num_tokens()), r->cache_keys);
     if (a.copy) out.block_copies.push_back(*a.copy);
     if (!r->sent_to_runner) {
       std::span<const int32_t> table = kv_->GetBlockIds(r->request_id);
@@ -194,6 +202,10 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
     out.num_scheduled_tokens[r->request_id] = n;
     out.total_num_scheduled_tokens += n;
     r->num_computed_tokens += n;
+    // The step samples for r (its whole context is scheduled): one more token in flight.
+    if (config_.async_scheduling &&
+        r->num_computed_tokens == r->num_tokens() + r->num_output_placeholders)
+      ++r->num_output_placeholders;
   }
   out.finished_req_ids.swap(finished_req_ids_);
   for (Request* p : step.preempted) out.preempted_req_ids.push_back(p->request_id);
