@@ -1,0 +1,166 @@
+// host_step_bench: the engine's host-side work per step with many sequences decoding at once,
+// without a GPU. Drives the real Scheduler (Schedule + Update), the engine's step
+// post-processing (LLMEngine's update+output phase: ProcessStepOutputs) and OutputProcessor for
+// token-id requests (as `pagellm bench throughput --skip-tokenizer-init` runs them: temperature
+// sampling, ignore_eos, final-only outputs), with a fake runner that samples one token per
+// request whose context is complete. Prints mean µs per step per phase, over the whole run and
+// over its last quarter (the longest contexts).
+//
+//   build/src/engine/pagellm_host_step_bench [--seqs 256,1024] [--prompt-len 150]
+//       [--output-len 1000] [--block-size 16] [--max-num-batched-tokens 8192]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/output_processor.h"
+#include "engine/step_outputs.h"
+#include "sched/scheduler.h"
+
+namespace pagellm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchFlags {
+  std::vector<int32_t> seqs = {256, 1024};
+  int32_t prompt_len = 150;
+  int32_t output_len = 1000;
+  int32_t block_size = 16;
+  int32_t max_num_batched_tokens = 8192;
+};
+
+double Us(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+// The runner's contract without a model: a token for every scheduled request whose computed
+// tokens reach its token count (scheduler.h), in num_scheduled_tokens order.
+ModelRunnerOutput FakeExecute(const Scheduler& sched, const SchedulerOutput& out, std::mt19937& rng) {
+  ModelRunnerOutput r;
+  r.req_ids.reserve(out.num_scheduled_tokens.size());
+  r.sampled_token_ids.reserve(out.num_scheduled_tokens.size());
+  for (const auto& [id, n] : out.num_scheduled_tokens) {
+    const Request* req = sched.GetRequest(id);
+    r.req_ids.push_back(id);
+    r.sampled_token_ids.emplace_back();
+    if (req && req->num_computed_tokens >= req->num_tokens())
+      r.sampled_token_ids.back().push_back(static_cast<int32_t>(rng() % 32000));
+  }
+  return r;
+}
+
+int RunOne(const BenchFlags& f, int32_t num_seqs) {
+  SchedulerConfig sc;
+  sc.max_num_seqs = num_seqs;
+  sc.max_num_batched_tokens = f.max_num_batched_tokens;
+  sc.max_model_len = f.prompt_len + f.output_len + 64;
+  CacheConfig cc;
+  cc.block_size = f.block_size;
+  const int64_t per_seq = (sc.max_model_len + f.block_size - 1) / f.block_size;
+  cc.num_gpu_blocks = static_cast<int32_t>(per_seq * num_seqs + 16);
+  auto sched_or = Scheduler::Create(sc, cc);
+  if (!sched_or.ok()) {
+    std::fprintf(stderr, "%s\n", sched_or.status().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<Scheduler> sched = std::move(sched_or).value();
+  OutputProcessor outputs(nullptr);
+  std::mt19937 rng(1234);
+  for (int32_t i = 0; i < num_seqs; ++i) {
+    SamplingParams p;  // vLLM's bench: temperature 1.0, top_p 1.0
+    p.max_tokens = f.output_len;
+    p.ignore_eos = true;
+    p.detokenize = false;
+    p.output_kind = RequestOutputKind::kFinalOnly;
+    if (!p.Finalize().ok()) return 1;
+    const int32_t len = f.prompt_len - 8 + static_cast<int32_t>(rng() % 17);
+    std::vector<int32_t> prompt(static_cast<size_t>(len));
+    for (int32_t& t : prompt) t = static_cast<int32_t>(rng() % 32000);
+    EngineCoreRequest req;
+    req.request_id = std::to_string(i);
+    req.prompt_token_ids = prompt;
+    req.sampling_params = p;
+    req.eos_token_id = 2;
+    if (Status s = sched->AddRequest(std::move(req)); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+    outputs.AddRequest(std::to_string(i), std::nullopt, std::move(prompt), p);
+  }
+  // Per step: (is pure decode of all num_seqs, schedule, runner, update) µs.
+  struct StepTimes {
+    bool full_decode;
+    double schedule, runner, update;
+  };
+  std::vector<StepTimes> steps;
+  int64_t generation_tokens = 0;
+  size_t finished = 0;
+  while (sched->HasUnfinishedRequests()) {
+    auto t0 = Clock::now();
+    SchedulerOutput so = sched->Schedule();
+    auto t1 = Clock::now();
+    ModelRunnerOutput run = FakeExecute(*sched, so, rng);
+    auto t2 = Clock::now();
+    OutputProcessor::Result res = ProcessStepOutputs(*sched, outputs, so, run, generation_tokens);
+    auto t3 = Clock::now();
+    for (const RequestOutput& o : res.outputs) finished += o.finished ? 1 : 0;
+    const bool full = so.scheduled_cached_reqs.size() == static_cast<size_t>(num_seqs) &&
+                      so.total_num_scheduled_tokens == num_seqs;
+    steps.push_back({full, Us(t0, t1), Us(t1, t2), Us(t2, t3)});
+  }
+  std::vector<StepTimes> decode;
+  for (const StepTimes& s : steps)
+    if (s.full_decode) decode.push_back(s);
+  auto mean = [](std::span<const StepTimes> v, double StepTimes::*field) {
+    double sum = 0;
+    for (const StepTimes& s : v) sum += s.*field;
+    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+  };
+  auto max = [](std::span<const StepTimes> v, double StepTimes::*field) {
+    double m = 0;
+    for (const StepTimes& s : v) m = std::max(m, s.*field);
+    return m;
+  };
+  std::span<const StepTimes> all(decode);
+  std::span<const StepTimes> late = all.subspan(all.size() - all.size() / 4);
+  std::printf("seqs=%d steps=%zu decode_steps=%zu finished=%zu generated=%lld\n", num_seqs,
+              steps.size(), decode.size(), finished, static_cast<long long>(generation_tokens));
+  for (auto [name, v] : {std::pair{"all decode", all}, std::pair{"last quarter", late}}) {
+    std::printf(
+        "  %-12s schedule %7.1f us (max %7.1f)  update+output %7.1f us (max %7.1f)  "
+        "[fake runner %6.1f us]\n",
+        name, mean(v, &StepTimes::schedule), max(v, &StepTimes::schedule),
+        mean(v, &StepTimes::update), max(v, &StepTimes::update), mean(v, &StepTimes::runner));
+  }
+  return finished == static_cast<size_t>(num_seqs) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace pagellm
+
+int main(int argc, char** argv) {
+  pagellm::BenchFlags f;
+  CLI::App app{"host-side engine step benchmark (scheduler + output processing)"};
+  app.add_option("--seqs", f.seqs, "running sequences (one run each)")->delimiter(',');
+  app.add_option("--prompt-len", f.prompt_len, "mean prompt length (±8)");
+  app.add_option("--output-len", f.output_len, "output tokens per request (ignore_eos)");
+  app.add_option("--block-size", f.block_size, "KV block size");
+  app.add_option("--max-num-batched-tokens", f.max_num_batched_tokens, "token budget per step");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  int rc = 0;
+  for (int32_t n : f.seqs) rc |= pagellm::RunOne(f, n);
+  return rc;
+}
