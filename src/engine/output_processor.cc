@@ -134,7 +134,9 @@ OutputProcessor::Result OutputProcessor::Process(
     const std::vector<EngineCoreOutput>& outputs,
     const std::map<std::string, std::vector<TokenLogprobs>>& prompt_logprobs) {
   Result result;
-  std::vector<std::string> touched;
+  // In first-touch order; Parent::touched dedupes (a linear search here was O(n^2)).
+  std::vector<decltype(requests_)::iterator> touched;
+  touched.reserve(outputs.size());
   for (const auto& [child_id, lps] : prompt_logprobs) {
     // Only child 0 of a request computes the prompt: "0_{id}" when n > 1.
     std::string id = requests_.count(child_id) ? child_id : child_id.substr(child_id.find('_') + 1);
@@ -151,15 +153,19 @@ OutputProcessor::Result OutputProcessor::Process(
     if (idx >= p.children.size()) continue;
     p.num_cached_tokens = std::max(p.num_cached_tokens, o.num_cached_tokens);
     Append(p, p.children[idx], o, result, o.request_id);
-    if (std::find(touched.begin(), touched.end(), id) == touched.end()) touched.push_back(id);
+    if (!p.touched) {
+      p.touched = true;
+      touched.push_back(it);
+    }
   }
-  for (const std::string& id : touched) {
-    Parent& p = requests_.at(id);
+  for (auto it : touched) {
+    Parent& p = it->second;
+    p.touched = false;
     bool finished = std::all_of(p.children.begin(), p.children.end(),
                                 [](const Child& c) { return c.finish_reason.has_value(); });
     if (p.params.output_kind == RequestOutputKind::kFinalOnly && !finished) continue;
     result.outputs.push_back(Build(p, finished));
-    if (finished) requests_.erase(id);
+    if (finished) requests_.erase(it);
   }
   return result;
 }

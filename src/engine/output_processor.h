@@ -66,6 +66,7 @@ class OutputProcessor {
     std::vector<std::optional<TokenLogprobs>> prompt_logprobs;  // starts with None
     bool prompt_logprobs_sent = false;
     int32_t num_cached_tokens = 0;
+    bool touched = false;  // within Process(): already queued for an output
   };
 
   void Append(Parent& p, Child& c, const EngineCoreOutput& o, Result& result,
