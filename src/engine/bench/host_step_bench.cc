@@ -58,6 +58,44 @@ ModelRunnerOutput FakeExecute(const Scheduler& sched, const SchedulerOutput& out
   return r;
 }
 
+// FNV-1a over what the step decided, to check that optimizations change no decision.
+struct Checksum {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  void Add(uint64_t v) {
+    for (int i = 0; i < 8; ++i) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
+  }
+  void Add(const std::string& s) {
+    for (char c : s) Add(static_cast<uint64_t>(static_cast<unsigned char>(c)));
+  }
+  void Add(const std::vector<int32_t>& v) {
+    Add(v.size());
+    for (int32_t x : v) Add(static_cast<uint64_t>(static_cast<uint32_t>(x)));
+  }
+  void Add(const SchedulerOutput& so) {
+    for (const NewRequestData& n : so.scheduled_new_reqs) {
+      Add(n.req_id);
+      Add(n.block_ids);
+      Add(static_cast<uint64_t>(n.num_computed_tokens));
+    }
+    for (const CachedRequestData& c : so.scheduled_cached_reqs) {
+      Add(c.req_id);
+      Add(c.new_token_ids);
+      Add(c.new_block_ids);
+      Add(static_cast<uint64_t>(c.num_computed_tokens));
+    }
+    for (const auto& [id, n] : so.num_scheduled_tokens) {
+      Add(id);
+      Add(static_cast<uint64_t>(n));
+    }
+    for (const std::string& id : so.finished_req_ids) Add(id);
+    for (const std::string& id : so.preempted_req_ids) Add(id);
+  }
+  void Add(const RequestOutput& o) {
+    Add(o.request_id);
+    for (const CompletionOutput& c : o.outputs) Add(c.token_ids);
+  }
+};
+
 int RunOne(const BenchFlags& f, int32_t num_seqs) {
   SchedulerConfig sc;
   sc.max_num_seqs = num_seqs;
@@ -104,6 +142,7 @@ int RunOne(const BenchFlags& f, int32_t num_seqs) {
   std::vector<StepTimes> steps;
   int64_t generation_tokens = 0;
   size_t finished = 0;
+  Checksum sum;
   while (sched->HasUnfinishedRequests()) {
     auto t0 = Clock::now();
     SchedulerOutput so = sched->Schedule();
@@ -112,7 +151,11 @@ int RunOne(const BenchFlags& f, int32_t num_seqs) {
     auto t2 = Clock::now();
     OutputProcessor::Result res = ProcessStepOutputs(*sched, outputs, so, run, generation_tokens);
     auto t3 = Clock::now();
-    for (const RequestOutput& o : res.outputs) finished += o.finished ? 1 : 0;
+    for (const RequestOutput& o : res.outputs) {
+      finished += o.finished ? 1 : 0;
+      sum.Add(o);
+    }
+    sum.Add(so);
     const bool full = so.scheduled_cached_reqs.size() == static_cast<size_t>(num_seqs) &&
                       so.total_num_scheduled_tokens == num_seqs;
     steps.push_back({full, Us(t0, t1), Us(t1, t2), Us(t2, t3)});
@@ -132,8 +175,9 @@ int RunOne(const BenchFlags& f, int32_t num_seqs) {
   };
   std::span<const StepTimes> all(decode);
   std::span<const StepTimes> late = all.subspan(all.size() - all.size() / 4);
-  std::printf("seqs=%d steps=%zu decode_steps=%zu finished=%zu generated=%lld\n", num_seqs,
-              steps.size(), decode.size(), finished, static_cast<long long>(generation_tokens));
+  std::printf("seqs=%d steps=%zu decode_steps=%zu finished=%zu generated=%lld checksum=%016llx\n",
+              num_seqs, steps.size(), decode.size(), finished,
+              static_cast<long long>(generation_tokens), static_cast<unsigned long long>(sum.h));
   for (auto [name, v] : {std::pair{"all decode", all}, std::pair{"last quarter", late}}) {
     std::printf(
         "  %-12s schedule %7.1f us (max %7.1f)  update+output %7.1f us (max %7.1f)  "
