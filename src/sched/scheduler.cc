@@ -2,7 +2,8 @@
 #include "sched/scheduler.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -10,26 +11,32 @@
 
 namespace pagellm {
 
-// What one Schedule() call decided so far; preemption can take a decision back.
+// What one Schedule() call decided so far; preemption can take a decision back. Flat vectors,
+// not maps keyed by Request*: with ~1000 running requests the per-entry allocations and hashing
+// showed in the step time, while lookups (Has/Remove) only happen on preemption.
 struct Scheduler::Step {
+  struct Entry {
+    Request* request;
+    int32_t num_tokens;
+    SlotAllocation alloc;
+  };
   int32_t budget = 0;
-  std::vector<Request*> scheduled;  // in scheduling order
-  std::unordered_map<Request*, int32_t> num_tokens;
-  std::unordered_map<Request*, SlotAllocation> allocs;
+  std::vector<Entry> scheduled;  // in scheduling order
   std::vector<Request*> preempted;
 
-  bool Has(Request* r) const { return num_tokens.count(r) > 0; }
+  std::vector<Entry>::iterator Find(Request* r) {
+    return std::find_if(scheduled.begin(), scheduled.end(),
+                        [r](const Entry& e) { return e.request == r; });
+  }
+  bool Has(Request* r) { return Find(r) != scheduled.end(); }
   void Add(Request* r, int32_t n, SlotAllocation a) {
-    scheduled.push_back(r);
-    num_tokens[r] = n;
-    allocs[r] = std::move(a);
+    scheduled.push_back(Entry{r, n, std::move(a)});
     budget -= n;
   }
   void Remove(Request* r) {
-    budget += num_tokens[r];
-    scheduled.erase(std::find(scheduled.begin(), scheduled.end(), r));
-    num_tokens.erase(r);
-    allocs.erase(r);
+    auto it = Find(r);
+    budget += it->num_tokens;
+    scheduled.erase(it);
   }
 };
 
@@ -76,6 +83,8 @@ Scheduler::Scheduler(const SchedulerConfig& config, const CacheConfig& cache_con
 SchedulerOutput Scheduler::Schedule() {
   Step step;
   step.budget = config_.max_num_batched_tokens;
+  step.scheduled.reserve(std::min<size_t>(running_.size() + waiting_.size(),
+                                          static_cast<size_t>(config_.max_num_seqs)));
   ScheduleRunning(step);
   // Like vLLM: no admissions in a step that had to preempt (the pool is full).
   if (step.preempted.empty()) ScheduleWaiting(step);
@@ -168,9 +177,11 @@ void Scheduler::Preempt(Request* r, Step& step) {
 
 SchedulerOutput Scheduler::BuildOutput(Step& step) {
   SchedulerOutput out;
-  for (Request* r : step.scheduled) {
-    const int32_t n = step.num_tokens[r];
-    SlotAllocation& a = step.allocs[r];
+  out.scheduled_cached_reqs.reserve(step.scheduled.size());
+  for (Step::Entry& e : step.scheduled) {
+    Request* r = e.request;
+    const int32_t n = e.num_tokens;
+    SlotAllocation& a = e.alloc;
     kv_->CacheBlocks(r->request_id, r->all_token_ids, r->num_computed_tokens + n, r->cache_keys);
     if (a.copy) out.block_copies.push_back(*a.copy);
     if (!r->sent_to_runner) {
@@ -191,16 +202,32 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
       out.scheduled_cached_reqs.push_back(std::move(c));
     }
     r->num_synced_tokens = r->num_tokens();
-    out.num_scheduled_tokens[r->request_id] = n;
     out.total_num_scheduled_tokens += n;
     r->num_computed_tokens += n;
   }
+  FillNumScheduledTokens(step, out);
   out.finished_req_ids.swap(finished_req_ids_);
   for (Request* p : step.preempted) out.preempted_req_ids.push_back(p->request_id);
-  for (Request* r : step.scheduled)
-    if (awaiting_fork_.count(r->request_id) && r->num_computed_tokens >= r->num_prompt_tokens())
-      ForkChildren(r);
+  if (!awaiting_fork_.empty()) {
+    for (const Step::Entry& e : step.scheduled) {
+      Request* r = e.request;
+      if (awaiting_fork_.count(r->request_id) && r->num_computed_tokens >= r->num_prompt_tokens())
+        ForkChildren(r);
+    }
+  }
   return out;
+}
+
+// Sorted first, then appended at the map's end: one comparison per insert instead of a
+// descent through the tree (the map's order is by id, the step's is by schedule).
+void Scheduler::FillNumScheduledTokens(const Step& step, SchedulerOutput& out) {
+  std::vector<std::pair<std::string_view, int32_t>> sorted;
+  sorted.reserve(step.scheduled.size());
+  for (const Step::Entry& e : step.scheduled)
+    sorted.emplace_back(e.request->request_id, e.num_tokens);
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [id, n] : sorted)
+    out.num_scheduled_tokens.emplace_hint(out.num_scheduled_tokens.end(), std::string(id), n);
 }
 
 void Scheduler::ForkChildren(Request* first) {

@@ -122,6 +122,7 @@ class Scheduler {
   void ScheduleRunning(Step& step);
   void ScheduleWaiting(Step& step);
   SchedulerOutput BuildOutput(Step& step);
+  static void FillNumScheduledTokens(const Step& step, SchedulerOutput& out);
   void ForkChildren(Request* first);
   int32_t NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const;
   Request* PickVictim() const;

@@ -118,6 +118,7 @@ bool Scheduler::CheckStop(Request* r) const {
 std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler_output,
                                                 const ModelRunnerOutput& runner_output) {
   std::vector<EngineCoreOutput> outs;
+  outs.reserve(runner_output.req_ids.size());
   for (size_t i = 0; i < runner_output.req_ids.size(); ++i) {
     auto it = requests_.find(runner_output.req_ids[i]);
     if (it == requests_.end()) continue;  // aborted during the step
@@ -132,6 +133,7 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
     o.parent_request_id = r->parent_request_id;
     o.child_index = r->child_index;
     o.num_cached_tokens = std::max(r->num_cached_tokens, 0);
+    o.new_token_ids.reserve(tokens.size());
     for (size_t k = 0; k < tokens.size(); ++k) {
       r->AppendOutputToken(tokens[k]);
       o.new_token_ids.push_back(tokens[k]);
