@@ -218,16 +218,38 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
   return out;
 }
 
+namespace {
+
+// An id's first 8 bytes as a big-endian integer (zero padded): comparing these orders ids as
+// std::string does whenever they differ, so sorting compares integers, not strings, for most
+// pairs. Equal prefixes fall back to the whole ids.
+uint64_t IdPrefix(std::string_view id) {
+  uint64_t key = 0;
+  for (size_t i = 0; i < 8; ++i)
+    key = (key << 8) | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
+  return key;
+}
+
+struct IdKey {
+  uint64_t prefix;
+  std::string_view id;
+  int32_t num_tokens;
+  bool operator<(const IdKey& o) const { return prefix != o.prefix ? prefix < o.prefix : id < o.id; }
+};
+
+}  // namespace
+
 // Sorted first, then appended at the map's end: one comparison per insert instead of a
 // descent through the tree (the map's order is by id, the step's is by schedule).
 void Scheduler::FillNumScheduledTokens(const Step& step, SchedulerOutput& out) {
-  std::vector<std::pair<std::string_view, int32_t>> sorted;
+  std::vector<IdKey> sorted;
   sorted.reserve(step.scheduled.size());
   for (const Step::Entry& e : step.scheduled)
-    sorted.emplace_back(e.request->request_id, e.num_tokens);
+    sorted.push_back(IdKey{IdPrefix(e.request->request_id), e.request->request_id, e.num_tokens});
   std::sort(sorted.begin(), sorted.end());
-  for (const auto& [id, n] : sorted)
-    out.num_scheduled_tokens.emplace_hint(out.num_scheduled_tokens.end(), std::string(id), n);
+  for (const IdKey& k : sorted)
+    out.num_scheduled_tokens.emplace_hint(out.num_scheduled_tokens.end(), std::string(k.id),
+                                          k.num_tokens);
 }
 
 void Scheduler::ForkChildren(Request* first) {
