@@ -1,7 +1,10 @@
 #include "runner/device_sampler.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
+
+#include "base/phase_timer.h"
 
 #include "ops/ops.h"
 #include "runner/sampling_rows.h"
@@ -61,6 +64,7 @@ StatusOr<SamplerOutput> DeviceSampler::SampleImpl(const ExecCtx& ctx, const Tens
                                                   std::span<const Row> rows) {
   const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t vocab = logits.rank() == 2 ? logits.dim(1) : 0;
+  std::optional<ScopedPhase> prep_phase(std::in_place, "sampler.prep");
   std::vector<ops::SampleRowParams> params;
   std::vector<ops::LogitEdit> edits;
   std::vector<int32_t> appends;
@@ -90,6 +94,7 @@ StatusOr<SamplerOutput> DeviceSampler::SampleImpl(const ExecCtx& ctx, const Tens
       ASSIGN_OR_RETURN(out.top_logprobs, Tensor::Empty(Shape{n, max_top}, DType::kF32, device_));
     }
   }
+  prep_phase.reset();
   RETURN_IF_ERROR(ops::SampleRows(ctx, logits, params, edits, appends, out));
 
   SamplerOutput result;

@@ -182,9 +182,11 @@ StatusOr<Tensor> ModelRunner::Forward(const std::vector<int32_t>& token_ids,
     timer.Note("graph", use_graph ? 1 : 0);
   }
   if (use_graph) return graphs_->Run(token_ids, seqs);
+  std::optional<ScopedPhase> meta_phase(std::in_place, "runner.metadata");
   ASSIGN_OR_RETURN(AttentionMetadata meta, BuildAttentionMetadata(ctx_, seqs, config_.block_size));
   ASSIGN_OR_RETURN(Tensor ids, IntsToDevice(ctx_, token_ids));
   ASSIGN_OR_RETURN(Tensor rows, IntsToDevice(ctx_, logits_rows));
+  meta_phase.reset();
   return model_->Forward(ctx_, ids, meta, cache_, &rows);
 }
 
@@ -276,7 +278,10 @@ StatusOr<SamplerOutput> ModelRunner::SampleOnHost(const std::vector<Planned>& pl
 }
 
 StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
-  RETURN_IF_ERROR(ApplyDiff(out));
+  {
+    ScopedPhase diff_phase("runner.apply_diff");
+    RETURN_IF_ERROR(ApplyDiff(out));
+  }
   RETURN_IF_ERROR(CopyBlocks(out.block_copies));
   ModelRunnerOutput result;
   if (out.num_scheduled_tokens.empty()) return result;
@@ -304,6 +309,7 @@ StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
     if (config_.skip_sampling) return SkipSampling(plan);
   }
 
+  phase.emplace("runner.output");
   bool any_lp = std::any_of(sampled.logprobs.begin(), sampled.logprobs.end(),
                             [](const auto& l) { return l.has_value(); });
   if (any_lp) result.logprobs.resize(plan.size());

@@ -5,14 +5,17 @@
 // sampling, ignore_eos, final-only outputs), with a fake runner that samples one token per
 // request whose context is complete. Prints mean µs per step per phase, over the whole run and
 // over its last quarter (the longest contexts). Each size runs --repeat times and every step keeps
-// its fastest time per phase (noise from other processes only adds).
+// its fastest time per phase (noise from other processes only adds). --runner replaces the fake
+// runner by the real ModelRunner on a minimal CPU model and logs its host phases (PhaseTimer).
 //
 //   build/src/engine/pagellm_host_step_bench [--seqs 256,1024] [--prompt-len 150]
 //       [--output-len 1000] [--block-size 16] [--max-num-batched-tokens 8192] [--repeat 3]
+//       [--runner]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -20,16 +23,24 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "base/phase_timer.h"
 #include "engine/output_processor.h"
 #include "engine/step_outputs.h"
+#include "model/model.h"
+#include "runner/model_runner.h"
 #include "sched/scheduler.h"
 
 namespace pagellm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int32_t kMinimalVocab = 512;
 
 struct BenchFlags {
   std::vector<int32_t> seqs = {256, 1024};
@@ -38,7 +49,32 @@ struct BenchFlags {
   int32_t block_size = 16;
   int32_t max_num_batched_tokens = 8192;
   int32_t repeat = 3;
+  // Also run the real ModelRunner on a minimal CPU model (DeviceSampler path) and report its
+  // host phases (runner.* and sampler.prep from PhaseTimer); its forward pass is CPU compute.
+  bool runner = false;
 };
+
+// A one-layer Llama small enough that a CPU forward of ~1000 sequences stays cheap.
+StatusOr<std::unique_ptr<Model>> LoadMinimalModel(int32_t max_model_len) {
+  namespace fs = std::filesystem;
+  const std::string dir =
+      (fs::temp_directory_path() / ("pagellm_host_step_bench_" + std::to_string(::getpid())))
+          .string();
+  fs::create_directories(dir);
+  nlohmann::json cfg = {
+      {"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", kMinimalVocab},
+      {"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+      {"num_attention_heads", 2}, {"num_key_value_heads", 1},
+      {"max_position_embeddings", max_model_len}, {"rms_norm_eps", 1e-5},
+      {"rope_theta", 10000.0}, {"hidden_act", "silu"}, {"tie_word_embeddings", false},
+      {"torch_dtype", "float32"}, {"bos_token_id", 1}, {"eos_token_id", 2}};
+  RETURN_IF_ERROR(WriteStringToFile(JoinPath(dir, "config.json"), cfg.dump(2)));
+  LoadOptions lo;
+  lo.model_dir = dir;
+  lo.load_format = LoadFormat::kDummy;
+  lo.dtype = "float32";
+  return LoadModel(lo);
+}
 
 double Us(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
@@ -120,6 +156,18 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
   const int64_t per_seq = (sc.max_model_len + f.block_size - 1) / f.block_size;
   cc.num_gpu_blocks = static_cast<int32_t>(per_seq * num_seqs + 16);
   ASSIGN_OR_RETURN(std::unique_ptr<Scheduler> sched, Scheduler::Create(sc, cc));
+  std::unique_ptr<Model> model;
+  std::unique_ptr<ModelRunner> runner;
+  if (f.runner) {
+    ASSIGN_OR_RETURN(model, LoadMinimalModel(sc.max_model_len));
+    ModelRunnerConfig rc{cc.num_gpu_blocks, cc.block_size, /*seed=*/0, /*batch_invariant=*/false};
+    rc.sampling_path = ModelRunnerConfig::SamplingPath::kOp;  // DeviceSampler, as on a GPU
+    rc.max_num_seqs = num_seqs;
+    rc.max_model_len = sc.max_model_len;
+    rc.max_num_batched_tokens = sc.max_num_batched_tokens;
+    ASSIGN_OR_RETURN(runner, ModelRunner::Create(model.get(), rc));
+  }
+  const int32_t vocab = f.runner ? kMinimalVocab : 32000;
   OutputProcessor outputs(nullptr);
   std::mt19937 rng(1234);
   for (int32_t i = 0; i < num_seqs; ++i) {
@@ -131,7 +179,7 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
     RETURN_IF_ERROR(p.Finalize());
     const int32_t len = f.prompt_len - 8 + static_cast<int32_t>(rng() % 17);
     std::vector<int32_t> prompt(static_cast<size_t>(len));
-    for (int32_t& t : prompt) t = static_cast<int32_t>(rng() % 32000);
+    for (int32_t& t : prompt) t = static_cast<int32_t>(rng() % vocab);
     EngineCoreRequest req;
     req.request_id = std::to_string(i);
     req.prompt_token_ids = prompt;
@@ -146,7 +194,12 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
     auto t0 = Clock::now();
     SchedulerOutput so = sched->Schedule();
     auto t1 = Clock::now();
-    ModelRunnerOutput run = FakeExecute(*sched, so, rng);
+    ModelRunnerOutput run;
+    if (runner) {
+      ASSIGN_OR_RETURN(run, runner->Execute(so));
+    } else {
+      run = FakeExecute(*sched, so, rng);
+    }
     auto t2 = Clock::now();
     OutputProcessor::Result res =
         ProcessStepOutputs(*sched, outputs, so, run, result.generation_tokens);
@@ -162,6 +215,7 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
       result.decode.push_back({Us(t0, t1), Us(t1, t2), Us(t2, t3)});
   }
   result.checksum = sum.h;
+  if (runner) PhaseTimer::Get().Report();  // runner.* means over every step of this run
   return result;
 }
 
@@ -209,7 +263,7 @@ int Report(const BenchFlags& f, int32_t num_seqs) {
   for (auto [name, v] : {std::pair{"all decode", all}, std::pair{"last quarter", late}}) {
     std::printf(
         "  %-12s schedule %7.1f us (max %7.1f)  update+output %7.1f us (max %7.1f)  "
-        "[fake runner %6.1f us]\n",
+        "[runner %6.1f us]\n",
         name, mean(v, &StepTimes::schedule), max(v, &StepTimes::schedule),
         mean(v, &StepTimes::update), max(v, &StepTimes::update), mean(v, &StepTimes::runner));
   }
@@ -229,11 +283,14 @@ int main(int argc, char** argv) {
   app.add_option("--max-num-batched-tokens", f.max_num_batched_tokens, "token budget per step");
   app.add_option("--repeat", f.repeat, "runs per size; each step's fastest time counts")
       ->check(CLI::PositiveNumber);
+  app.add_flag("--runner", f.runner,
+               "run the real ModelRunner on a minimal CPU model and log its host phases");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (f.runner) setenv("PAGELLM_PROFILE_STEPS", "1", 1);  // read once, at PhaseTimer's first use
   int rc = 0;
   for (int32_t n : f.seqs) rc |= pagellm::Report(f, n);
   return rc;
