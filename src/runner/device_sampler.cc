@@ -66,6 +66,7 @@ StatusOr<SamplerOutput> DeviceSampler::SampleImpl(const ExecCtx& ctx, const Tens
   const int64_t vocab = logits.rank() == 2 ? logits.dim(1) : 0;
   std::optional<ScopedPhase> prep_phase(std::in_place, "sampler.prep");
   std::vector<ops::SampleRowParams> params;
+  params.reserve(rows.size());
   std::vector<ops::LogitEdit> edits;
   std::vector<int32_t> appends;
   int64_t max_top = 0;

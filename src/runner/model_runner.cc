@@ -135,6 +135,11 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
                          std::vector<int32_t>& token_ids, std::vector<SeqStep>& seqs,
                          std::vector<int32_t>& logits_rows) {
   int32_t row = 0;
+  const size_t num_reqs = out.num_scheduled_tokens.size();
+  plan.reserve(num_reqs);
+  seqs.reserve(num_reqs);
+  logits_rows.reserve(num_reqs);
+  token_ids.reserve(static_cast<size_t>(std::max(out.total_num_scheduled_tokens, 0)));
   for (const auto& [id, n] : out.num_scheduled_tokens) {
     auto it = reqs_.find(id);
     if (it == reqs_.end()) return InternalError("runner: scheduled unknown request " + id);
@@ -142,7 +147,7 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
     if (n <= 0 || s.num_computed + n > static_cast<int32_t>(s.tokens.size())) {
       return InternalError("runner: request " + id + " scheduled past its known tokens");
     }
-    Planned p{id, &s, row, n};
+    Planned p{&id, &s, row, n};
     p.samples = s.num_computed + n == static_cast<int32_t>(s.tokens.size());
     p.wants_prompt_logprobs = s.params.prompt_logprobs.has_value() &&
                               s.num_computed < s.num_prompt_tokens - 1;
@@ -208,9 +213,11 @@ void ModelRunner::CollectPromptLogprobs(const Planned& p, std::span<const float>
 // copy and no sampling; rank 0 samples and sends the tokens back in the next step's diff.
 ModelRunnerOutput ModelRunner::SkipSampling(std::vector<Planned>& plan) {
   ModelRunnerOutput result;
+  result.req_ids.reserve(plan.size());
+  result.sampled_token_ids.reserve(plan.size());
   for (Planned& p : plan) {
     p.state->num_computed += p.num_tokens;
-    result.req_ids.push_back(p.id);
+    result.req_ids.push_back(*p.id);
     result.sampled_token_ids.emplace_back();
   }
   return result;
@@ -239,10 +246,11 @@ bool ModelRunner::CanSampleOnDevice(const std::vector<Planned>& plan) const {
 StatusOr<SamplerOutput> ModelRunner::SampleOnDevice(const std::vector<Planned>& plan,
                                                     const Tensor& logits) {
   std::vector<DeviceSampler::Row> rows;
+  rows.reserve(plan.size());
   for (const Planned& p : plan) {
     if (!p.samples) continue;
     const ReqState& s = *p.state;
-    rows.push_back({&p.id, StateOf(s.tokens, s.num_prompt_tokens, s.params, s.eos_token_id)});
+    rows.push_back({p.id, StateOf(s.tokens, s.num_prompt_tokens, s.params, s.eos_token_id)});
   }
   return device_sampler_->Sample(ctx_, logits, rows);
 }
@@ -313,10 +321,12 @@ StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
   bool any_lp = std::any_of(sampled.logprobs.begin(), sampled.logprobs.end(),
                             [](const auto& l) { return l.has_value(); });
   if (any_lp) result.logprobs.resize(plan.size());
+  result.req_ids.reserve(plan.size());
+  result.sampled_token_ids.reserve(plan.size());
   size_t k = 0;
   for (size_t i = 0; i < plan.size(); ++i) {
     Planned& p = plan[i];
-    result.req_ids.push_back(p.id);
+    result.req_ids.push_back(*p.id);
     result.sampled_token_ids.emplace_back();
     p.state->num_computed += p.num_tokens;
     if (!p.samples) continue;

@@ -70,7 +70,7 @@ class ModelRunner {
   };
   // One request's rows in the flat batch.
   struct Planned {
-    std::string id;
+    const std::string* id = nullptr;  // a key of the step's num_scheduled_tokens
     ReqState* state = nullptr;
     int32_t first_row = 0;
     int32_t num_tokens = 0;
