@@ -239,17 +239,15 @@ struct IdKey {
 
 }  // namespace
 
-// Sorted first, then appended at the map's end: one comparison per insert instead of a
-// descent through the tree (the map's order is by id, the step's is by schedule).
+// The map's order is by id, the step's by schedule: sort, then append in order.
 void Scheduler::FillNumScheduledTokens(const Step& step, SchedulerOutput& out) {
   std::vector<IdKey> sorted;
   sorted.reserve(step.scheduled.size());
   for (const Step::Entry& e : step.scheduled)
     sorted.push_back(IdKey{IdPrefix(e.request->request_id), e.request->request_id, e.num_tokens});
   std::sort(sorted.begin(), sorted.end());
-  for (const IdKey& k : sorted)
-    out.num_scheduled_tokens.emplace_hint(out.num_scheduled_tokens.end(), std::string(k.id),
-                                          k.num_tokens);
+  out.num_scheduled_tokens.reserve(sorted.size());
+  for (const IdKey& k : sorted) out.num_scheduled_tokens.AppendSorted(std::string(k.id), k.num_tokens);
 }
 
 void Scheduler::ForkChildren(Request* first) {
