@@ -4,9 +4,11 @@
 // token-id requests (as `pagellm bench throughput --skip-tokenizer-init` runs them: temperature
 // sampling, ignore_eos, final-only outputs), with a fake runner that samples one token per
 // request whose context is complete. Prints mean µs per step per phase, over the whole run and
-// over its last quarter (the longest contexts). Each size runs --repeat times and every step keeps
-// its fastest time per phase (noise from other processes only adds). --runner replaces the fake
-// runner by the real ModelRunner on a minimal CPU model and logs its host phases (PhaseTimer).
+// over its last quarter (the longest contexts); "teardown" is freeing the step's structs.
+// Each size runs --repeat times and every step keeps its fastest time per phase (noise from
+// other processes only adds). --runner replaces the fake runner by the real ModelRunner on a
+// minimal CPU model and logs its host phases (PhaseTimer); run it with OMP_NUM_THREADS=1 (idle
+// OpenMP threads spin on the cores the host phases need).
 //
 //   build/src/engine/pagellm_host_step_bench [--seqs 256,1024] [--prompt-len 150]
 //       [--output-len 1000] [--block-size 16] [--max-num-batched-tokens 8192] [--repeat 3]
@@ -136,7 +138,7 @@ struct Checksum {
 
 // Per decode step of all num_seqs sequences: µs per phase.
 struct StepTimes {
-  double schedule = 0, runner = 0, update = 0;
+  double schedule = 0, runner = 0, update = 0, teardown = 0;
 };
 
 struct RunResult {
@@ -210,9 +212,15 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
     }
     sum.Add(so);
     ++result.steps;
-    if (so.scheduled_cached_reqs.size() == static_cast<size_t>(num_seqs) &&
-        so.total_num_scheduled_tokens == num_seqs)
-      result.decode.push_back({Us(t0, t1), Us(t1, t2), Us(t2, t3)});
+    const bool full_decode = so.scheduled_cached_reqs.size() == static_cast<size_t>(num_seqs) &&
+                             so.total_num_scheduled_tokens == num_seqs;
+    // LLMEngine::Step frees the step's structs before returning: host time between steps too.
+    auto t4 = Clock::now();
+    so = SchedulerOutput();
+    run = ModelRunnerOutput();
+    res = OutputProcessor::Result();
+    auto t5 = Clock::now();
+    if (full_decode) result.decode.push_back({Us(t0, t1), Us(t1, t2), Us(t2, t3), Us(t4, t5)});
   }
   result.checksum = sum.h;
   if (runner) PhaseTimer::Get().Report();  // runner.* means over every step of this run
@@ -242,6 +250,7 @@ int Report(const BenchFlags& f, int32_t num_seqs) {
       b.schedule = std::min(b.schedule, r->decode[i].schedule);
       b.runner = std::min(b.runner, r->decode[i].runner);
       b.update = std::min(b.update, r->decode[i].update);
+      b.teardown = std::min(b.teardown, r->decode[i].teardown);
     }
   }
   auto mean = [](std::span<const StepTimes> v, double StepTimes::*field) {
@@ -263,9 +272,10 @@ int Report(const BenchFlags& f, int32_t num_seqs) {
   for (auto [name, v] : {std::pair{"all decode", all}, std::pair{"last quarter", late}}) {
     std::printf(
         "  %-12s schedule %7.1f us (max %7.1f)  update+output %7.1f us (max %7.1f)  "
-        "[runner %6.1f us]\n",
+        "teardown %6.1f us  [runner %6.1f us]\n",
         name, mean(v, &StepTimes::schedule), max(v, &StepTimes::schedule),
-        mean(v, &StepTimes::update), max(v, &StepTimes::update), mean(v, &StepTimes::runner));
+        mean(v, &StepTimes::update), max(v, &StepTimes::update), mean(v, &StepTimes::teardown),
+        mean(v, &StepTimes::runner));
   }
   return best.finished == static_cast<size_t>(num_seqs) ? 0 : 1;
 }
