@@ -129,6 +129,8 @@ class Scheduler {
   void Preempt(Request* r, Step& step);
   bool CheckStop(Request* r) const;  // sets r->status / stop_reason when it stops
   void FinishAndFree(Request* r, RequestStatus status);
+  // FinishAndFree's second half. REQUIRES: r finished and in no queue (running_, waiting_).
+  void ReleaseFinished(Request* r);
   void PromoteForkChildren(Request* first);
 
   SchedulerConfig config_;

@@ -119,6 +119,7 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
                                                 const ModelRunnerOutput& runner_output) {
   std::vector<EngineCoreOutput> outs;
   outs.reserve(runner_output.req_ids.size());
+  std::vector<Request*> finished;  // still in running_ until the loop is done
   for (size_t i = 0; i < runner_output.req_ids.size(); ++i) {
     auto it = requests_.find(runner_output.req_ids[i]);
     if (it == requests_.end()) continue;  // aborted during the step
@@ -144,9 +145,15 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
     if (r->is_finished()) {
       o.finish_reason = r->finish_reason();
       o.stop_reason = r->stop_reason;
-      FinishAndFree(r, r->status);
+      finished.push_back(r);
     }
     outs.push_back(std::move(o));
+  }
+  // One pass over running_ for all of them (erasing one by one was O(running) each); then the
+  // rest of FinishAndFree in the same order as before.
+  if (!finished.empty()) {
+    std::erase_if(running_, [](const Request* r) { return r->is_finished(); });
+    for (Request* r : finished) ReleaseFinished(r);
   }
   return outs;
 }
@@ -164,8 +171,6 @@ void Scheduler::PromoteForkChildren(Request* first) {
 void Scheduler::FinishAndFree(Request* r, RequestStatus status) {
   CHECK(status >= RequestStatus::kFinishedStopped);
   r->status = status;
-  const std::string id = r->request_id;
-  kv_->Free(id);
   auto run = std::find(running_.begin(), running_.end(), r);
   if (run != running_.end()) {
     running_.erase(run);
@@ -178,6 +183,12 @@ void Scheduler::FinishAndFree(Request* r, RequestStatus status) {
       }
     }
   }
+  ReleaseFinished(r);
+}
+
+void Scheduler::ReleaseFinished(Request* r) {
+  const std::string id = r->request_id;
+  kv_->Free(id);
   if (awaiting_fork_.count(id)) PromoteForkChildren(r);
   if (!r->parent_request_id.empty()) {
     auto p = parent_to_children_.find(r->parent_request_id);
