@@ -67,6 +67,8 @@ struct Request {
   // all_token_ids it knows.
   bool sent_to_runner = false;
   int32_t num_synced_tokens = 0;
+  // Scheduler bookkeeping within one Schedule(): tokens scheduled for it (0 between calls).
+  int32_t step_num_tokens = 0;
 
   int32_t num_tokens() const { return static_cast<int32_t>(all_token_ids.size()); }
   int32_t num_prompt_tokens() const { return static_cast<int32_t>(prompt_token_ids.size()); }

@@ -2,7 +2,6 @@
 #include "sched/scheduler.h"
 
 #include <algorithm>
-#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -31,11 +30,13 @@ struct Scheduler::Step {
   bool Has(Request* r) { return Find(r) != scheduled.end(); }
   void Add(Request* r, int32_t n, SlotAllocation a) {
     scheduled.push_back(Entry{r, n, std::move(a)});
+    r->step_num_tokens = n;
     budget -= n;
   }
   void Remove(Request* r) {
     auto it = Find(r);
     budget += it->num_tokens;
+    r->step_num_tokens = 0;
     scheduled.erase(it);
   }
 };
@@ -149,7 +150,7 @@ void Scheduler::ScheduleWaiting(Step& step) {
     r->num_computed_tokens = computed;
     if (r->num_cached_tokens < 0) r->num_cached_tokens = computed;
     r->status = RequestStatus::kRunning;
-    running_.push_back(r);
+    AddRunning(r);
     step.Add(r, n, std::move(*alloc));
   }
 }
@@ -163,7 +164,7 @@ Request* Scheduler::PickVictim() const {
 
 void Scheduler::Preempt(Request* r, Step& step) {
   if (step.Has(r)) step.Remove(r);
-  running_.erase(std::find(running_.begin(), running_.end(), r));
+  EraseRunning(std::find(running_.begin(), running_.end(), r));
   kv_->Free(r->request_id);
   r->status = RequestStatus::kPreempted;
   r->num_computed_tokens = 0;
@@ -220,34 +221,39 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
 
 namespace {
 
-// An id's first 8 bytes as a big-endian integer (zero padded): comparing these orders ids as
-// std::string does whenever they differ, so sorting compares integers, not strings, for most
-// pairs. Equal prefixes fall back to the whole ids.
-uint64_t IdPrefix(std::string_view id) {
-  uint64_t key = 0;
-  for (size_t i = 0; i < 8; ++i)
-    key = (key << 8) | (i < id.size() ? static_cast<unsigned char>(id[i]) : 0u);
-  return key;
-}
-
-struct IdKey {
-  uint64_t prefix;
-  std::string_view id;
-  int32_t num_tokens;
-  bool operator<(const IdKey& o) const { return prefix != o.prefix ? prefix < o.prefix : id < o.id; }
-};
+bool IdBefore(const Request* a, const Request* b) { return a->request_id < b->request_id; }
 
 }  // namespace
 
-// The map's order is by id, the step's by schedule: sort, then append in order.
+void Scheduler::AddRunning(Request* r) {
+  running_.push_back(r);
+  running_by_id_.insert(
+      std::lower_bound(running_by_id_.begin(), running_by_id_.end(), r, IdBefore), r);
+}
+
+void Scheduler::EraseRunning(std::vector<Request*>::iterator it) {
+  Request* r = *it;
+  running_.erase(it);
+  auto s = std::lower_bound(running_by_id_.begin(), running_by_id_.end(), r, IdBefore);
+  CHECK(s != running_by_id_.end() && *s == r);
+  running_by_id_.erase(s);
+}
+
+void Scheduler::EraseFinishedFromRunning() {
+  std::erase_if(running_, [](const Request* r) { return r->is_finished(); });
+  std::erase_if(running_by_id_, [](const Request* r) { return r->is_finished(); });
+}
+
+// The map's order is by id, the step's by schedule: walk the running requests in id order (kept
+// sorted as they come and go) instead of sorting the step's ids every step.
 void Scheduler::FillNumScheduledTokens(const Step& step, SchedulerOutput& out) {
-  std::vector<IdKey> sorted;
-  sorted.reserve(step.scheduled.size());
-  for (const Step::Entry& e : step.scheduled)
-    sorted.push_back(IdKey{IdPrefix(e.request->request_id), e.request->request_id, e.num_tokens});
-  std::sort(sorted.begin(), sorted.end());
-  out.num_scheduled_tokens.reserve(sorted.size());
-  for (const IdKey& k : sorted) out.num_scheduled_tokens.AppendSorted(std::string(k.id), k.num_tokens);
+  out.num_scheduled_tokens.reserve(step.scheduled.size());
+  for (Request* r : running_by_id_) {
+    if (r->step_num_tokens == 0) continue;
+    out.num_scheduled_tokens.AppendSorted(r->request_id, r->step_num_tokens);
+    r->step_num_tokens = 0;
+  }
+  CHECK_EQ(out.num_scheduled_tokens.size(), step.scheduled.size());  // all were running
 }
 
 void Scheduler::ForkChildren(Request* first) {
@@ -257,7 +263,7 @@ void Scheduler::ForkChildren(Request* first) {
     c->num_computed_tokens = c->num_prompt_tokens() - 1;
     c->num_cached_tokens = c->num_computed_tokens;
     c->status = RequestStatus::kRunning;
-    running_.push_back(c);
+    AddRunning(c);
   }
 }
 

@@ -122,7 +122,11 @@ class Scheduler {
   void ScheduleRunning(Step& step);
   void ScheduleWaiting(Step& step);
   SchedulerOutput BuildOutput(Step& step);
-  static void FillNumScheduledTokens(const Step& step, SchedulerOutput& out);
+  void FillNumScheduledTokens(const Step& step, SchedulerOutput& out);
+  // running_ changes only through these, which keep running_by_id_ in step.
+  void AddRunning(Request* r);
+  void EraseRunning(std::vector<Request*>::iterator it);
+  void EraseFinishedFromRunning();
   void ForkChildren(Request* first);
   int32_t NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const;
   Request* PickVictim() const;
@@ -142,6 +146,7 @@ class Scheduler {
   std::unordered_map<std::string, std::vector<Request*>> awaiting_fork_;
   RequestQueue waiting_;
   std::vector<Request*> running_;
+  std::vector<Request*> running_by_id_;  // running_ sorted by request_id (the runner's row order)
   std::vector<std::string> finished_req_ids_;  // since the last Schedule()
   int64_t next_arrival_seq_ = 0;
   int64_t num_preemptions_ = 0;

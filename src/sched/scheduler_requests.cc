@@ -152,7 +152,7 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
   // One pass over running_ for all of them (erasing one by one was O(running) each); then the
   // rest of FinishAndFree in the same order as before.
   if (!finished.empty()) {
-    std::erase_if(running_, [](const Request* r) { return r->is_finished(); });
+    EraseFinishedFromRunning();
     for (Request* r : finished) ReleaseFinished(r);
   }
   return outs;
@@ -173,7 +173,7 @@ void Scheduler::FinishAndFree(Request* r, RequestStatus status) {
   r->status = status;
   auto run = std::find(running_.begin(), running_.end(), r);
   if (run != running_.end()) {
-    running_.erase(run);
+    EraseRunning(run);
   } else if (!waiting_.Remove(r)) {
     for (auto& [first, children] : awaiting_fork_) {  // a child still waiting for its fork
       auto c = std::find(children.begin(), children.end(), r);
