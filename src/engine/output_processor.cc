@@ -89,8 +89,14 @@ size_t OutputProcessor::VisibleTextLength(const Parent& p, const Child& c) const
 RequestOutput OutputProcessor::Build(Parent& p, bool finished) {
   RequestOutput out;
   out.request_id = p.id;
-  out.prompt = p.prompt;
-  out.prompt_token_ids = p.prompt_token_ids;
+  // A finished request is erased right after its last Build: move its big vectors out.
+  if (finished) {
+    out.prompt = std::move(p.prompt);
+    out.prompt_token_ids = std::move(p.prompt_token_ids);
+  } else {
+    out.prompt = p.prompt;
+    out.prompt_token_ids = p.prompt_token_ids;
+  }
   out.finished = finished;
   out.num_cached_tokens = p.num_cached_tokens;
   bool delta = p.params.output_kind == RequestOutputKind::kDelta;
@@ -112,7 +118,7 @@ RequestOutput OutputProcessor::Build(Parent& p, bool finished) {
       c.sent_tokens = c.token_ids.size();
     } else {
       co.text = c.text.substr(0, visible);
-      co.token_ids = c.token_ids;
+      co.token_ids = finished ? std::move(c.token_ids) : c.token_ids;
     }
     if (p.params.logprobs) {
       size_t from = delta ? c.sent_logprobs : 0;

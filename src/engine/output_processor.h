@@ -72,6 +72,7 @@ class OutputProcessor {
   void Append(Parent& p, Child& c, const EngineCoreOutput& o, Result& result,
               const std::string& child_id);
   std::optional<std::string> CheckStopStrings(const Parent& p, Child& c, size_t new_text_from);
+  // REQUIRES: when `finished`, the caller erases p afterwards (its vectors are moved out).
   RequestOutput Build(Parent& p, bool finished);
   size_t VisibleTextLength(const Parent& p, const Child& c) const;
 

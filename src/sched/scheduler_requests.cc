@@ -129,7 +129,7 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
     if (r->num_computed_tokens < r->num_tokens()) continue;
     const std::vector<int32_t>& tokens = runner_output.sampled_token_ids[i];
     if (tokens.empty()) continue;
-    EngineCoreOutput o;
+    EngineCoreOutput& o = outs.emplace_back();
     o.request_id = r->request_id;
     o.parent_request_id = r->parent_request_id;
     o.child_index = r->child_index;
@@ -147,7 +147,6 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
       o.stop_reason = r->stop_reason;
       finished.push_back(r);
     }
-    outs.push_back(std::move(o));
   }
   // One pass over running_ for all of them (erasing one by one was O(running) each); then the
   // rest of FinishAndFree in the same order as before.
