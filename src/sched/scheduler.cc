@@ -248,8 +248,10 @@ void Scheduler::EraseFinishedFromRunning() {
 // sorted as they come and go) instead of sorting the step's ids every step.
 void Scheduler::FillNumScheduledTokens(const Step& step, SchedulerOutput& out) {
   out.num_scheduled_tokens.reserve(step.scheduled.size());
+  last_scheduled_.clear();
   for (Request* r : running_by_id_) {
     if (r->step_num_tokens == 0) continue;
+    last_scheduled_.push_back(r);
     out.num_scheduled_tokens.AppendSorted(r->request_id, r->step_num_tokens);
     r->step_num_tokens = 0;
   }

@@ -121,9 +121,8 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
   outs.reserve(runner_output.req_ids.size());
   std::vector<Request*> finished;  // still in running_ until the loop is done
   for (size_t i = 0; i < runner_output.req_ids.size(); ++i) {
-    auto it = requests_.find(runner_output.req_ids[i]);
-    if (it == requests_.end()) continue;  // aborted during the step
-    Request* r = it->second.get();
+    Request* r = FindScheduled(i, runner_output.req_ids[i]);
+    if (r == nullptr) continue;  // aborted during the step
     if (r->status != RequestStatus::kRunning) continue;
     // Tokens sampled after a partial prefill chunk are meaningless: drop them.
     if (r->num_computed_tokens < r->num_tokens()) continue;
@@ -150,6 +149,7 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
   }
   // One pass over running_ for all of them (erasing one by one was O(running) each); then the
   // rest of FinishAndFree in the same order as before.
+  last_scheduled_.clear();
   if (!finished.empty()) {
     EraseFinishedFromRunning();
     for (Request* r : finished) ReleaseFinished(r);
@@ -185,7 +185,16 @@ void Scheduler::FinishAndFree(Request* r, RequestStatus status) {
   ReleaseFinished(r);
 }
 
+Request* Scheduler::FindScheduled(size_t index, const std::string& id) const {
+  // Runners return the step's requests in num_scheduled_tokens order: usually a direct hit.
+  if (index < last_scheduled_.size() && last_scheduled_[index]->request_id == id)
+    return last_scheduled_[index];
+  auto it = requests_.find(id);
+  return it == requests_.end() ? nullptr : it->second.get();
+}
+
 void Scheduler::ReleaseFinished(Request* r) {
+  last_scheduled_.clear();  // may hold r
   const std::string id = r->request_id;
   kv_->Free(id);
   if (awaiting_fork_.count(id)) PromoteForkChildren(r);
