@@ -141,7 +141,7 @@ OutputProcessor::Result OutputProcessor::Process(
     const std::map<std::string, std::vector<TokenLogprobs>>& prompt_logprobs) {
   Result result;
   // In first-touch order; Parent::touched dedupes (a linear search here was O(n^2)).
-  std::vector<decltype(requests_)::iterator> touched;
+  std::vector<Parent*> touched;
   touched.reserve(outputs.size());
   for (const auto& [child_id, lps] : prompt_logprobs) {
     // Only child 0 of a request computes the prompt: "0_{id}" when n > 1.
@@ -150,28 +150,41 @@ OutputProcessor::Result OutputProcessor::Process(
     if (it == requests_.end()) continue;
     for (const auto& lp : lps) it->second.prompt_logprobs.push_back(lp);
   }
+  size_t cursor = 0;  // into last_order_: steps list their requests in the same order
   for (const EngineCoreOutput& o : outputs) {
     const std::string& id = o.parent_request_id.empty() ? o.request_id : o.parent_request_id;
-    auto it = requests_.find(id);
-    if (it == requests_.end()) continue;
-    Parent& p = it->second;
+    Parent* found = nullptr;
+    if (cursor < last_order_.size() && last_order_[cursor]->id == id) {
+      found = last_order_[cursor++];
+    } else {
+      auto it = requests_.find(id);
+      if (it == requests_.end()) continue;
+      found = &it->second;
+    }
+    Parent& p = *found;
     size_t idx = static_cast<size_t>(o.child_index);
     if (idx >= p.children.size()) continue;
     p.num_cached_tokens = std::max(p.num_cached_tokens, o.num_cached_tokens);
     Append(p, p.children[idx], o, result, o.request_id);
     if (!p.touched) {
       p.touched = true;
-      touched.push_back(it);
+      touched.push_back(&p);
     }
   }
-  for (auto it : touched) {
-    Parent& p = it->second;
+  last_order_.clear();
+  for (Parent* touched_parent : touched) {
+    Parent& p = *touched_parent;
     p.touched = false;
     bool finished = std::all_of(p.children.begin(), p.children.end(),
                                 [](const Child& c) { return c.finish_reason.has_value(); });
-    if (p.params.output_kind == RequestOutputKind::kFinalOnly && !finished) continue;
-    result.outputs.push_back(Build(p, finished));
-    if (finished) requests_.erase(it);
+    if (finished) {
+      result.outputs.push_back(Build(p, finished));
+      requests_.erase(std::string(p.id));  // a copy: the key must outlive the erase
+      continue;
+    }
+    last_order_.push_back(&p);
+    if (p.params.output_kind != RequestOutputKind::kFinalOnly)
+      result.outputs.push_back(Build(p, finished));
   }
   return result;
 }
@@ -190,6 +203,7 @@ std::vector<RequestOutput> OutputProcessor::Abort(const std::vector<std::string>
     }
     outs.push_back(Build(it->second, true));
     outs.back().error = error;
+    last_order_.clear();  // may point at it
     requests_.erase(it);
   }
   return outs;

@@ -78,6 +78,10 @@ class OutputProcessor {
 
   const tokenizer::Tokenizer* tokenizer_;
   std::unordered_map<std::string, Parent> requests_;
+  // The unfinished requests of the last Process() in output order: the next step's outputs
+  // usually come in the same order, so Process() tries them before hashing an id. Elements of
+  // requests_ keep their address until erased; every erase drops them from here.
+  std::vector<Parent*> last_order_;
 };
 
 }  // namespace pagellm
