@@ -86,7 +86,7 @@ ModelRunner::~ModelRunner() {
 Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {
   for (const auto* ids : {&out.finished_req_ids, &out.preempted_req_ids}) {
     for (const auto& id : *ids) {
-      reqs_.erase(id);
+      EraseRequest(id);
       if (device_sampler_) device_sampler_->Forget(id);
     }
   }
@@ -131,6 +131,28 @@ Status ModelRunner::CopyBlocks(const std::vector<BlockCopy>& copies) {
   return OkStatus();
 }
 
+void ModelRunner::EraseRequest(const std::string& id) {
+  auto it = reqs_.find(id);
+  if (it == reqs_.end()) return;
+  const ReqState* s = &it->second;
+  std::erase_if(last_rows_, [s](const auto& row) { return row.second == s; });
+  reqs_.erase(it);
+}
+
+// Steps list their requests in id order, mostly the same ones: try the last step's before
+// hashing the id.
+ModelRunner::ReqState* ModelRunner::FindForPlan(const std::string& id, size_t& cursor,
+                                                std::vector<RowRef>& rows) {
+  if (cursor < last_rows_.size() && *last_rows_[cursor].first == id) {
+    rows.push_back(last_rows_[cursor]);
+    return last_rows_[cursor++].second;
+  }
+  auto it = reqs_.find(id);
+  if (it == reqs_.end()) return nullptr;
+  rows.emplace_back(&it->first, &it->second);
+  return &it->second;
+}
+
 Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
                          std::vector<int32_t>& token_ids, std::vector<SeqStep>& seqs,
                          std::vector<int32_t>& logits_rows) {
@@ -140,10 +162,13 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
   seqs.reserve(num_reqs);
   logits_rows.reserve(num_reqs);
   token_ids.reserve(static_cast<size_t>(std::max(out.total_num_scheduled_tokens, 0)));
+  std::vector<RowRef> rows;
+  rows.reserve(num_reqs);
+  size_t cursor = 0;
   for (const auto& [id, n] : out.num_scheduled_tokens) {
-    auto it = reqs_.find(id);
-    if (it == reqs_.end()) return InternalError("runner: scheduled unknown request " + id);
-    ReqState& s = it->second;
+    ReqState* found = FindForPlan(id, cursor, rows);
+    if (found == nullptr) return InternalError("runner: scheduled unknown request " + id);
+    ReqState& s = *found;
     if (n <= 0 || s.num_computed + n > static_cast<int32_t>(s.tokens.size())) {
       return InternalError("runner: request " + id + " scheduled past its known tokens");
     }
@@ -164,6 +189,7 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
     plan.push_back(p);
     row += n;
   }
+  last_rows_.swap(rows);
   return OkStatus();
 }
 

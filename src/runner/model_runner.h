@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "model/forward_batch.h"
@@ -79,9 +80,13 @@ class ModelRunner {
     bool wants_prompt_logprobs = false;
   };
 
+  using RowRef = std::pair<const std::string*, ReqState*>;  // a key of reqs_ and its state
+
   ModelRunner(Model* model, const ModelRunnerConfig& config, std::unique_ptr<ops::Stream> stream,
               KVCache cache);
   Status ApplyDiff(const SchedulerOutput& out);
+  void EraseRequest(const std::string& id);
+  ReqState* FindForPlan(const std::string& id, size_t& cursor, std::vector<RowRef>& rows);
   Status CopyBlocks(const std::vector<BlockCopy>& copies);
   Status WarmUp();
   // Logits [logits_rows.size(), vocab] f32 on the device for the planned step.
@@ -108,6 +113,9 @@ class ModelRunner {
   Sampler sampler_;
   std::unique_ptr<DeviceSampler> device_sampler_;  // CUDA models with device_sampling
   std::unordered_map<std::string, ReqState> reqs_;
+  // The last Plan's requests in row order, as (key in reqs_, state): elements of reqs_ keep
+  // their address until erased, and EraseRequest drops them from here first.
+  std::vector<RowRef> last_rows_;
 };
 
 }  // namespace pagellm
