@@ -102,10 +102,13 @@ Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {
     s.eos_token_id = n.eos_token_id;
     reqs_[n.req_id] = std::move(s);
   }
+  std::vector<RowRef> cached_order;
+  cached_order.reserve(out.scheduled_cached_reqs.size());
+  size_t cursor = 0;
   for (const CachedRequestData& c : out.scheduled_cached_reqs) {
-    auto it = reqs_.find(c.req_id);
-    if (it == reqs_.end()) return InternalError("runner: unknown cached request " + c.req_id);
-    ReqState& s = it->second;
+    ReqState* found = FindInOrder(c.req_id, last_cached_, cursor, cached_order);
+    if (found == nullptr) return InternalError("runner: unknown cached request " + c.req_id);
+    ReqState& s = *found;
     s.tokens.insert(s.tokens.end(), c.new_token_ids.begin(), c.new_token_ids.end());
     s.block_table.insert(s.block_table.end(), c.new_block_ids.begin(), c.new_block_ids.end());
     for (const auto& [index, block] : c.replaced_block_ids) {
@@ -116,6 +119,7 @@ Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {
     }
     s.num_computed = c.num_computed_tokens;
   }
+  last_cached_.swap(cached_order);
   return OkStatus();
 }
 
@@ -135,21 +139,23 @@ void ModelRunner::EraseRequest(const std::string& id) {
   auto it = reqs_.find(id);
   if (it == reqs_.end()) return;
   const ReqState* s = &it->second;
-  std::erase_if(last_rows_, [s](const auto& row) { return row.second == s; });
+  std::erase_if(last_rows_, [s](const RowRef& row) { return row.second == s; });
+  std::erase_if(last_cached_, [s](const RowRef& row) { return row.second == s; });
   reqs_.erase(it);
 }
 
-// Steps list their requests in id order, mostly the same ones: try the last step's before
-// hashing the id.
-ModelRunner::ReqState* ModelRunner::FindForPlan(const std::string& id, size_t& cursor,
-                                                std::vector<RowRef>& rows) {
-  if (cursor < last_rows_.size() && *last_rows_[cursor].first == id) {
-    rows.push_back(last_rows_[cursor]);
-    return last_rows_[cursor++].second;
+// Steps list their requests in the same order (rows: by id; cached diffs: by schedule), mostly
+// the same ones: try the last step's next one before hashing the id. Appends the hit to `order`.
+ModelRunner::ReqState* ModelRunner::FindInOrder(const std::string& id,
+                                                const std::vector<RowRef>& last, size_t& cursor,
+                                                std::vector<RowRef>& order) {
+  if (cursor < last.size() && *last[cursor].first == id) {
+    order.push_back(last[cursor]);
+    return last[cursor++].second;
   }
   auto it = reqs_.find(id);
   if (it == reqs_.end()) return nullptr;
-  rows.emplace_back(&it->first, &it->second);
+  order.emplace_back(&it->first, &it->second);
   return &it->second;
 }
 
@@ -166,7 +172,7 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
   rows.reserve(num_reqs);
   size_t cursor = 0;
   for (const auto& [id, n] : out.num_scheduled_tokens) {
-    ReqState* found = FindForPlan(id, cursor, rows);
+    ReqState* found = FindInOrder(id, last_rows_, cursor, rows);
     if (found == nullptr) return InternalError("runner: scheduled unknown request " + id);
     ReqState& s = *found;
     if (n <= 0 || s.num_computed + n > static_cast<int32_t>(s.tokens.size())) {

@@ -86,7 +86,8 @@ class ModelRunner {
               KVCache cache);
   Status ApplyDiff(const SchedulerOutput& out);
   void EraseRequest(const std::string& id);
-  ReqState* FindForPlan(const std::string& id, size_t& cursor, std::vector<RowRef>& rows);
+  ReqState* FindInOrder(const std::string& id, const std::vector<RowRef>& last, size_t& cursor,
+                        std::vector<RowRef>& order);
   Status CopyBlocks(const std::vector<BlockCopy>& copies);
   Status WarmUp();
   // Logits [logits_rows.size(), vocab] f32 on the device for the planned step.
@@ -113,9 +114,10 @@ class ModelRunner {
   Sampler sampler_;
   std::unique_ptr<DeviceSampler> device_sampler_;  // CUDA models with device_sampling
   std::unordered_map<std::string, ReqState> reqs_;
-  // The last Plan's requests in row order, as (key in reqs_, state): elements of reqs_ keep
-  // their address until erased, and EraseRequest drops them from here first.
-  std::vector<RowRef> last_rows_;
+  // The last Plan's requests in row order and the last diff's cached requests in its order, as
+  // (key in reqs_, state): elements of reqs_ keep their address until erased, and EraseRequest
+  // drops them from here first.
+  std::vector<RowRef> last_rows_, last_cached_;
 };
 
 }  // namespace pagellm
