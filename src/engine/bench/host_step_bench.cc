@@ -51,6 +51,7 @@ struct BenchFlags {
   int32_t block_size = 16;
   int32_t max_num_batched_tokens = 8192;
   int32_t repeat = 3;
+  int32_t num_blocks = 0;  // 0: room for every sequence; fewer forces preemptions
   // Also run the real ModelRunner on a minimal CPU model (DeviceSampler path) and report its
   // host phases (runner.* and sampler.prep from PhaseTimer); its forward pass is CPU compute.
   bool runner = false;
@@ -145,6 +146,7 @@ struct RunResult {
   std::vector<StepTimes> decode;  // full-batch decode steps, in order
   size_t steps = 0, finished = 0;
   int64_t generation_tokens = 0;
+  int64_t preemptions = 0;
   uint64_t checksum = 0;
 };
 
@@ -156,7 +158,8 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
   CacheConfig cc;
   cc.block_size = f.block_size;
   const int64_t per_seq = (sc.max_model_len + f.block_size - 1) / f.block_size;
-  cc.num_gpu_blocks = static_cast<int32_t>(per_seq * num_seqs + 16);
+  cc.num_gpu_blocks =
+      f.num_blocks > 0 ? f.num_blocks : static_cast<int32_t>(per_seq * num_seqs + 16);
   ASSIGN_OR_RETURN(std::unique_ptr<Scheduler> sched, Scheduler::Create(sc, cc));
   std::unique_ptr<Model> model;
   std::unique_ptr<ModelRunner> runner;
@@ -223,6 +226,7 @@ StatusOr<RunResult> RunOne(const BenchFlags& f, int32_t num_seqs) {
     if (full_decode) result.decode.push_back({Us(t0, t1), Us(t1, t2), Us(t2, t3), Us(t4, t5)});
   }
   result.checksum = sum.h;
+  result.preemptions = sched->num_preemptions();
   if (runner) PhaseTimer::Get().Report();  // runner.* means over every step of this run
   return result;
 }
@@ -265,9 +269,11 @@ int Report(const BenchFlags& f, int32_t num_seqs) {
   };
   std::span<const StepTimes> all(best.decode);
   std::span<const StepTimes> late = all.subspan(all.size() - all.size() / 4);
-  std::printf("seqs=%d steps=%zu decode_steps=%zu finished=%zu generated=%lld checksum=%016llx\n",
-              num_seqs, best.steps, best.decode.size(), best.finished,
-              static_cast<long long>(best.generation_tokens),
+  std::printf(
+      "seqs=%d steps=%zu decode_steps=%zu finished=%zu generated=%lld preemptions=%lld "
+      "checksum=%016llx\n",
+      num_seqs, best.steps, best.decode.size(), best.finished,
+      static_cast<long long>(best.generation_tokens), static_cast<long long>(best.preemptions),
               static_cast<unsigned long long>(best.checksum));
   for (auto [name, v] : {std::pair{"all decode", all}, std::pair{"last quarter", late}}) {
     std::printf(
@@ -293,6 +299,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-num-batched-tokens", f.max_num_batched_tokens, "token budget per step");
   app.add_option("--repeat", f.repeat, "runs per size; each step's fastest time counts")
       ->check(CLI::PositiveNumber);
+  app.add_option("--num-blocks", f.num_blocks,
+                 "KV blocks (default: room for all; fewer makes the scheduler preempt)");
   app.add_flag("--runner", f.runner,
                "run the real ModelRunner on a minimal CPU model and log its host phases");
   try {
