@@ -17,7 +17,8 @@ from .tokenizer import Tokenizer
 _IGNORED_KWARGS = {"trust_remote_code", "disable_log_stats", "swap_space",
                    "disable_custom_all_reduce", "tokenizer_mode"}
 # Other EngineArgs fields settable by keyword (pagellm specifics and less common vLLM ones).
-_EXTRA_ENGINE_ARGS = {"enable_chunked_prefill", "scheduling_policy", "batch_invariant"}
+_EXTRA_ENGINE_ARGS = {"enable_chunked_prefill", "scheduling_policy", "batch_invariant",
+                      "async_scheduling"}
 
 
 def _find_tp_worker_bin():

@@ -91,6 +91,7 @@ void BindEngineArgs(py::module_& m) {
       .def_readwrite("tensor_parallel_size", &EngineArgs::tensor_parallel_size)
       .def_readwrite("max_logprobs", &EngineArgs::max_logprobs)
       .def_readwrite("enforce_eager", &EngineArgs::enforce_eager)
+      .def_readwrite("async_scheduling", &EngineArgs::async_scheduling)
       .def_readwrite("batch_invariant", &EngineArgs::batch_invariant)
       .def_readwrite("chat_template", &EngineArgs::chat_template);
 }

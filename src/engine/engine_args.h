@@ -31,6 +31,11 @@ struct EngineArgs {
   int32_t tensor_parallel_size = 1;
   int64_t max_logprobs = 20;
   bool enforce_eager = false;
+  // vLLM's --async-scheduling: step N+1 is scheduled and enqueued before the host reads step
+  // N's tokens (LLMEngine). Needs device sampling: CPU models then sample with the op path.
+  bool async_scheduling = false;
+  // Tests: CPU models sample with ops::SampleRows like CUDA models (SamplingPath::kOp).
+  bool op_sampling = false;
   // Results of a request independent of the batch it runs in, bit for bit (slower GEMMs on
   // CPU); what the batched == one-by-one invariant tests run with.
   bool batch_invariant = false;

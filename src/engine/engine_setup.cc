@@ -136,6 +136,8 @@ ModelRunnerConfig MakeRunnerConfig(const EngineArgs& args, int32_t num_blocks,
                                    int64_t max_model_len) {
   ModelRunnerConfig rc{num_blocks, args.block_size, args.seed, args.batch_invariant};
   rc.cuda_graphs = !args.enforce_eager;
+  if (args.async_scheduling || args.op_sampling)
+    rc.sampling_path = ModelRunnerConfig::SamplingPath::kOp;
   rc.max_num_seqs = args.max_num_seqs;
   rc.max_model_len = static_cast<int32_t>(max_model_len);
   rc.max_num_batched_tokens = ResolveMaxNumBatchedTokens(args, max_model_len);

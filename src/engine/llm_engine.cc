@@ -80,6 +80,7 @@ Status LLMEngine::InitKVCache() {
   sc.max_model_len = static_cast<int32_t>(max_model_len_);
   sc.max_num_batched_tokens = ResolveMaxNumBatchedTokens(args_, max_model_len_);
   sc.enable_chunked_prefill = args_.enable_chunked_prefill;
+  sc.async_scheduling = args_.async_scheduling && !tp_;
   if (args_.scheduling_policy == "priority") {
     sc.policy = SchedulingPolicy::kPriority;
   } else if (args_.scheduling_policy != "fcfs") {
@@ -93,6 +94,12 @@ Status LLMEngine::InitKVCache() {
   ASSIGN_OR_RETURN(scheduler_, Scheduler::Create(sc, cc));
   ASSIGN_OR_RETURN(runner_, ModelRunner::Create(model_.get(),
                                                 MakeRunnerConfig(args_, num_blocks_, max_model_len_)));
+  async_ = sc.async_scheduling && runner_->SupportsAsync();
+  if (args_.async_scheduling && !async_)
+    LOG_WARN("--async-scheduling needs device sampling and tensor_parallel_size 1: "
+             "steps run synchronously");
+  else if (async_)
+    LOG_INFO("async scheduling: step N+1 is enqueued before step N's tokens are read");
   return OkStatus();
 }
 
@@ -147,13 +154,17 @@ Status LLMEngine::AddRequest(const std::string& request_id, const PromptInput& p
   req.priority = priority;
   req.arrival_time =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // A finished request's id may still be part of an in-flight step: finish that step first.
+  if (async_ && InFlight(request_id, params.n)) RETURN_IF_ERROR(DrainInFlight());
   RETURN_IF_ERROR(scheduler_->AddRequest(std::move(req)));
+  if (async_) TrackSyncRequest(request_id, params);
   prompt_tokens_ += static_cast<int64_t>(ids.size());
   output_processor_->AddRequest(request_id, prompt.text, std::move(ids), params);
   return OkStatus();
 }
 
 StatusOr<std::vector<RequestOutput>> LLMEngine::Step() {
+  if (async_) return AsyncStep();
   if (!scheduler_->HasUnfinishedRequests()) return std::vector<RequestOutput>{};
   SchedulerOutput sched;
   {
@@ -164,20 +175,34 @@ StatusOr<std::vector<RequestOutput>> LLMEngine::Step() {
   ASSIGN_OR_RETURN(ModelRunnerOutput run,
                    tp_ ? tp_->Execute(*runner_, sched) : runner_->Execute(sched));
   execute_phase.reset();
+  ASSIGN_OR_RETURN(std::vector<RequestOutput> outputs, FinishStep(sched, run));
+  PhaseTimer::Get().EndStep();
+  return outputs;
+}
+
+StatusOr<std::vector<RequestOutput>> LLMEngine::FinishStep(const SchedulerOutput& sched,
+                                                           ModelRunnerOutput& run) {
   std::optional<ScopedPhase> phase(std::in_place, "engine.update+output");
   OutputProcessor::Result result =
       ProcessStepOutputs(*scheduler_, *output_processor_, sched, run, generation_tokens_);
-  phase.reset();
-  PhaseTimer::Get().EndStep();
+  if (!sync_requests_.empty())
+    for (const RequestOutput& o : result.outputs)
+      if (o.finished) sync_requests_.erase(o.request_id);
   return std::move(result.outputs);
 }
 
 std::vector<RequestOutput> LLMEngine::AbortRequests(const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) sync_requests_.erase(id);
+  // Outputs an in-flight step left for the next Step() must not follow the abort's final one.
+  std::erase_if(drained_outputs_, [&ids](const RequestOutput& o) {
+    return std::find(ids.begin(), ids.end(), o.request_id) != ids.end();
+  });
   scheduler_->AbortRequests(ids);
   return output_processor_->Abort(ids);
 }
 
 std::vector<RequestOutput> LLMEngine::FailAll(const std::string& error) {
+  ResetAsyncState();
   std::vector<std::string> ids = output_processor_->RequestIds();
   scheduler_->AbortRequests(ids);
   return output_processor_->Abort(ids, error);
@@ -186,7 +211,8 @@ std::vector<RequestOutput> LLMEngine::FailAll(const std::string& error) {
 Status LLMEngine::CheckHealth() const { return tp_ ? tp_->health() : OkStatus(); }
 
 bool LLMEngine::HasUnfinishedRequests() const {
-  return scheduler_->HasUnfinishedRequests() || output_processor_->num_requests() > 0;
+  return scheduler_->HasUnfinishedRequests() || output_processor_->num_requests() > 0 ||
+         !in_flight_.empty() || !drained_outputs_.empty();
 }
 
 EngineStats LLMEngine::GetStats() const {

@@ -5,8 +5,10 @@
 // Thread-safety: not thread-safe; AsyncEngine wraps it for concurrent callers.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -75,6 +77,8 @@ class LLMEngine {
   int64_t vocab_size() const { return model_->vocab_size(); }
   std::optional<int32_t> eos_token_id() const { return eos_token_id_; }
   const std::string& model_path() const { return model_path_; }
+  // Steps enqueued before the previous step's tokens were read (--async-scheduling).
+  int64_t num_async_steps() const { return num_async_steps_; }
   // Sampling defaults from generation_config.json applied to a request's unset fields (vLLM's
   // get_diff_sampling_param): temperature, top_p, top_k, min_p, repetition_penalty.
   void ApplyGenerationDefaults(SamplingParams& params) const;
@@ -84,6 +88,18 @@ class LLMEngine {
   Status Init(const EngineArgs& args);
   Status InitKVCache();
   StatusOr<std::vector<int32_t>> Tokenize(const PromptInput& prompt, SamplingParams& params) const;
+  // Update + output processing of one executed step (both modes).
+  StatusOr<std::vector<RequestOutput>> FinishStep(const SchedulerOutput& sched,
+                                                  ModelRunnerOutput& run);
+  // Async scheduling (llm_engine_async.cc).
+  StatusOr<std::vector<RequestOutput>> AsyncStep();
+  StatusOr<std::vector<RequestOutput>> FinishOldestInFlight();
+  // Finishes every in-flight step; their outputs wait in drained_outputs_ for the next Step.
+  Status DrainInFlight();
+  // Whether a request's id is part of an in-flight step (its id cannot be reused before).
+  bool InFlight(const std::string& request_id, int n) const;
+  void TrackSyncRequest(const std::string& request_id, const SamplingParams& params);
+  void ResetAsyncState();
 
   // Declared first so that it goes last: workers are told to exit after the model is gone.
   std::unique_ptr<TpLeader> tp_;  // null with tensor_parallel_size 1
@@ -101,6 +117,12 @@ class LLMEngine {
   int32_t num_blocks_ = 0;
   int64_t prompt_tokens_ = 0;
   int64_t generation_tokens_ = 0;
+  // Async scheduling: on when asked for and possible (no tensor parallelism, device sampling).
+  bool async_ = false;
+  int64_t num_async_steps_ = 0;
+  std::deque<SchedulerOutput> in_flight_;         // enqueued, not yet updated (oldest first)
+  std::vector<RequestOutput> drained_outputs_;    // finished outside Step (returned by it)
+  std::unordered_set<std::string> sync_requests_; // need every token on the host: sync steps
 };
 
 }  // namespace pagellm

@@ -103,10 +103,12 @@ Status AttentionLayer(const ExecCtx& ctx, const DecoderSpec& sp, int64_t layer,
   }
   const AttentionMetadata& meta = *in.meta;
   if (sp.position == PositionKind::kRotary) {
-    RETURN_IF_ERROR(ops::ApplyRotary(ctx, meta.positions, *in.rope_cos_sin,
-                                     static_cast<int>(sp.rotary_dim()), sp.rope_style, q, k));
+    RETURN_IF_ERROR(ops::ApplyRotaryWriteKV(ctx, *in.rope_cos_sin,
+                                            static_cast<int>(sp.rotary_dim()), sp.rope_style, q,
+                                            k, v, meta, k_cache, v_cache));
+  } else {
+    RETURN_IF_ERROR(ops::WriteKVCache(ctx, k, v, meta, k_cache, v_cache));
   }
-  RETURN_IF_ERROR(ops::WriteKVCache(ctx, k, v, meta, k_cache, v_cache));
   AttentionParams params;
   params.scale = sp.attn_scale > 0.f ? sp.attn_scale
                                      : 1.f / std::sqrt(static_cast<float>(sp.head_dim));

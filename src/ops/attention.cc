@@ -25,28 +25,40 @@ Status CheckCaches(const ExecCtx& ctx, const char* op, const Tensor& kc, const T
 
 }  // namespace
 
-Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
-                    const AttentionMetadata& meta, Tensor& k_cache, Tensor& v_cache) {
-  constexpr const char* kOp = "WriteKVCache";
-  RETURN_IF_ERROR(internal::CheckFloatOn(ctx, kOp, "k", k));
-  RETURN_IF_ERROR(internal::CheckFloatOn(ctx, kOp, "v", v));
-  ASSIGN_OR_RETURN(int64_t ldk, internal::TokenHeadStride(kOp, "k", k));
-  ASSIGN_OR_RETURN(int64_t ldv, internal::TokenHeadStride(kOp, "v", v));
-  RETURN_IF_ERROR(internal::CheckShape(kOp, "v", v, k.shape()));
-  RETURN_IF_ERROR(CheckCaches(ctx, kOp, k_cache, v_cache, meta, k.dim(1), k.dim(2)));
+namespace internal {
+
+StatusOr<KVWriteDims> CheckKVWrite(const ExecCtx& ctx, const char* op, const Tensor& k,
+                                   const Tensor& v, const AttentionMetadata& meta,
+                                   const Tensor& k_cache, const Tensor& v_cache) {
+  RETURN_IF_ERROR(CheckFloatOn(ctx, op, "k", k));
+  RETURN_IF_ERROR(CheckFloatOn(ctx, op, "v", v));
+  KVWriteDims w;
+  ASSIGN_OR_RETURN(w.ldk, TokenHeadStride(op, "k", k));
+  ASSIGN_OR_RETURN(w.ldv, TokenHeadStride(op, "v", v));
+  RETURN_IF_ERROR(CheckShape(op, "v", v, k.shape()));
+  RETURN_IF_ERROR(CheckCaches(ctx, op, k_cache, v_cache, meta, k.dim(1), k.dim(2)));
   if (meta.num_tokens != k.dim(0) || meta.slot_mapping_host.size() != static_cast<size_t>(k.dim(0)))
-    return InvalidArgumentError(fmt::format("{}: metadata has {} tokens / {} slots, k has {}", kOp,
+    return InvalidArgumentError(fmt::format("{}: metadata has {} tokens / {} slots, k has {}", op,
                                             meta.num_tokens, meta.slot_mapping_host.size(),
                                             k.dim(0)));
   int64_t num_slots = k_cache.dim(0) * k_cache.dim(1);
   for (size_t t = 0; t < meta.slot_mapping_host.size(); ++t) {
     if (meta.slot_mapping_host[t] >= num_slots)
       return InvalidArgumentError(fmt::format("{}: slot {} of token {} beyond the cache's {} slots",
-                                              kOp, meta.slot_mapping_host[t], t, num_slots));
+                                              op, meta.slot_mapping_host[t], t, num_slots));
   }
-  return PAGELLM_DISPATCH(ctx, WriteKVCache, k.data(), k.dtype(), ldk, v.data(), v.dtype(), ldv,
-                          k.dim(1), k.dim(2), meta, k_cache.data(), v_cache.data(), k_cache.dtype(),
-                          k_cache.dim(0), k_cache.dim(1));
+  return w;
+}
+
+}  // namespace internal
+
+Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
+                    const AttentionMetadata& meta, Tensor& k_cache, Tensor& v_cache) {
+  ASSIGN_OR_RETURN(internal::KVWriteDims w,
+                   internal::CheckKVWrite(ctx, "WriteKVCache", k, v, meta, k_cache, v_cache));
+  return PAGELLM_DISPATCH(ctx, WriteKVCache, k.data(), k.dtype(), w.ldk, v.data(), v.dtype(),
+                          w.ldv, k.dim(1), k.dim(2), meta, k_cache.data(), v_cache.data(),
+                          k_cache.dtype(), k_cache.dim(0), k_cache.dim(1));
 }
 
 Status PagedAttention(const ExecCtx& ctx, const Tensor& q, const Tensor& k_cache,

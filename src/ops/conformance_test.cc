@@ -10,6 +10,7 @@
 #include "ops/op_test_util.h"
 #include "ops/moe.h"
 #include "ops/ops.h"
+#include "ops/readback.h"
 #include "ops/rope_table.h"
 #if PAGELLM_HAVE_CUDA
 #include "backends/cuda/cuda_ops.h"
@@ -161,6 +162,32 @@ TEST_P(ConformanceTest, Rotary) {
           return ApplyRotary(c, pos, in[0], 6, style, out[0], out[1]);
         },
         2e-2);
+  }
+}
+
+// Rotary fused with the KV write: q, k (rotated in place) and both caches. Slot -1 skips a
+// token; untouched slots keep their zeros.
+TEST_P(ConformanceTest, RotaryWriteKV) {
+  const Backend& be = GetParam();
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    Tensor table = *BuildRopeCosSin(16, 32, 10000.0, RopeScalingParams{});
+    std::vector<Tensor> out = {RandomTensor({5, 4, 16}, dt, 7), RandomTensor({5, 2, 16}, dt, 8)};
+    for (int i = 0; i < 2; ++i)
+      out.push_back(Tensor::FromVector(std::vector<float>(4 * 4 * 2 * 16, 0.f), {4, 4, 2, 16}, dt));
+    Compare(
+        be, {table, RandomTensor({5, 2, 16}, dt, 9)}, out,
+        [](const ExecCtx& c, auto& in, auto& out) {
+          AttentionMetadata m;
+          m.num_tokens = 5;
+          m.block_size = 4;
+          m.positions_host = {0, 5, 31, 2, 7};
+          m.positions = IntsToDevice(c, m.positions_host);
+          m.slot_mapping_host = {3, 9, -1, 12, 0};
+          m.slot_mapping = IntsToDevice(c, m.slot_mapping_host);
+          return ApplyRotaryWriteKV(c, in[0], 16, RopeStyle::kNeox, out[0], out[1], in[1], m,
+                                    out[2], out[3]);
+        },
+        dt == DType::kF32 ? 1e-5 : 2e-2);
   }
 }
 
@@ -370,6 +397,36 @@ TEST_P(ConformanceTest, SampleRows) {
       for (size_t j = 0; j < want[i].size(); ++j)
         EXPECT_NEAR(got[i][j], want[i][j], 1e-4) << be.name << " output " << i;
   }
+}
+
+// Async scheduling: placeholders (negative ids) read the previous step's sampled ids on the
+// device, and a Readback returns device outputs without a stream synchronisation.
+TEST_P(ConformanceTest, FillPlaceholderIdsAndReadback) {
+  const ExecCtx& c = GetParam().ctx;
+  Tensor ids = IntsToDevice(c, {5, -1, 7, -3, -2, 0});
+  Tensor prev = IntsToDevice(c, {40, 41, 42});
+  ASSERT_TRUE(FillPlaceholderIds(c, ids, prev).ok());
+  auto rb = Readback::Create(c.device);
+  ASSERT_TRUE(rb.ok()) << rb.status().ToString();
+  Tensor floats = ToDevice(c, Tensor::FromVector({1.5f, -2.f}, Shape{2}));
+  std::vector<Tensor> srcs = {ids, Tensor(), floats};
+  ASSERT_TRUE((*rb)->Enqueue(c, srcs).ok());
+  auto host = (*rb)->Wait();
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  ASSERT_EQ(host->size(), 3u);
+  const int32_t* got = (*host)[0].data<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(got, got + 6), (std::vector<int32_t>{5, 40, 7, 42, 41, 0}));
+  EXPECT_FALSE((*host)[1].defined());
+  EXPECT_EQ((*host)[2].ToFloatVector(), (std::vector<float>{1.5f, -2.f}));
+}
+
+TEST(FillPlaceholderIdsTest, RejectsBadReferencesOnTheCpu) {
+  ExecCtx c;
+  Tensor ids = Tensor::FromInts({1, -4});
+  Tensor prev = Tensor::FromInts({7, 8, 9});
+  EXPECT_EQ(FillPlaceholderIds(c, ids, prev).code(), StatusCode::kInvalidArgument);
+  Tensor floats = Tensor::FromVector({1.f}, Shape{1});
+  EXPECT_EQ(FillPlaceholderIds(c, floats, prev).code(), StatusCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest, ::testing::ValuesIn(Backends()),

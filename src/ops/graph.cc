@@ -31,6 +31,18 @@ Status Synchronize(const ExecCtx& ctx) {
   return OkStatus();
 }
 
+AutotuneScope::AutotuneScope(const ExecCtx& ctx) : cuda_(ctx.device.is_cuda()) {
+#if PAGELLM_HAVE_CUDA
+  if (cuda_) cuda::SetGemmAutotune(true);
+#endif
+}
+
+AutotuneScope::~AutotuneScope() {
+#if PAGELLM_HAVE_CUDA
+  if (cuda_) cuda::SetGemmAutotune(false);
+#endif
+}
+
 bool GraphCaptureSupported(const ExecCtx& ctx) {
 #if PAGELLM_HAVE_CUDA
   return ctx.device.is_cuda() && ctx.stream != nullptr;

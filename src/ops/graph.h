@@ -44,4 +44,19 @@ bool GraphCaptureSupported(const ExecCtx& ctx);
 StatusOr<std::unique_ptr<Graph>> CaptureGraph(const ExecCtx& ctx,
                                               const std::function<Status()>& body);
 
+// While alive, ops with several implementations (cuBLASLt algorithms for Linear on CUDA) time
+// the candidates the first time they see a shape and keep the fastest for every later call of
+// that shape. For warm-up: tune each shape eagerly before graphs capture it. CPU: no effect.
+// Not nestable.
+class AutotuneScope {
+ public:
+  explicit AutotuneScope(const ExecCtx& ctx);
+  ~AutotuneScope();
+  AutotuneScope(const AutotuneScope&) = delete;
+  AutotuneScope& operator=(const AutotuneScope&) = delete;
+
+ private:
+  bool cuda_;
+};
+
 }  // namespace pagellm::ops

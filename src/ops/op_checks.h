@@ -37,4 +37,20 @@ StatusOr<int64_t> TokenHeadStride(std::string_view op, std::string_view name, co
 Status CheckMetadata(std::string_view op, const AttentionMetadata& meta, int64_t num_tokens,
                      int64_t num_blocks);
 
+// ApplyRotary's checks (op names the caller): positions [T] int32, cos_sin f32 [*, rot_dim],
+// q [T, Hq, D] and k [T, Hk, D] with token-strided rows.
+struct RotaryDims {
+  int64_t tokens = 0, head_dim = 0, ldq = 0, ldk = 0;
+};
+StatusOr<RotaryDims> CheckRotary(const ExecCtx& ctx, const char* op, const Tensor& positions,
+                                 const Tensor& cos_sin, int rot_dim, const Tensor& q,
+                                 const Tensor& k);
+// WriteKVCache's checks, including every slot of meta against the cache's size.
+struct KVWriteDims {
+  int64_t ldk = 0, ldv = 0;
+};
+StatusOr<KVWriteDims> CheckKVWrite(const ExecCtx& ctx, const char* op, const Tensor& k,
+                                   const Tensor& v, const AttentionMetadata& meta,
+                                   const Tensor& k_cache, const Tensor& v_cache);
+
 }  // namespace pagellm::ops::internal

@@ -49,6 +49,11 @@ Status ApplyRotary(const ExecCtx& ctx, const Tensor& positions, const Tensor& co
 // Writes k/v [T, Hk, D] into the caches at meta.slot_mapping.
 Status WriteKVCache(const ExecCtx& ctx, const Tensor& k, const Tensor& v,
                     const AttentionMetadata& meta, Tensor& k_cache, Tensor& v_cache);
+// ApplyRotary(q, k) at meta.positions, then WriteKVCache(k, v): one kernel on CUDA (a token's
+// rotated k row goes to the cache while still in registers/L1). Same results, same errors.
+Status ApplyRotaryWriteKV(const ExecCtx& ctx, const Tensor& cos_sin, int rot_dim, RopeStyle style,
+                          Tensor& q, Tensor& k, const Tensor& v, const AttentionMetadata& meta,
+                          Tensor& k_cache, Tensor& v_cache);
 // out[T, Hq, D] = softmax(q k^T * scale + mask) v, each query token attending causally to its
 // sequence's cached context (call WriteKVCache first). Hq must be a multiple of Hk (GQA/MQA);
 // query head h reads kv head h / (Hq / Hk). A token at position p attends to positions
@@ -96,6 +101,13 @@ Status MoeGroup(const ExecCtx& ctx, const Tensor& ids, int64_t num_experts, Tens
 // positions contribute nothing). y [N, H], positions [T*k] int32, weights [T, k] f32, out [T, H].
 Status MoeCombine(const ExecCtx& ctx, const Tensor& y, const Tensor& positions,
                   const Tensor& weights, Tensor& out);
+// ---- async scheduling (ops/placeholder_ids.cc) ---------------------------------------
+// Token ids the host does not know yet: in place, every ids[r] < 0 becomes prev_ids[-ids[r] - 1]
+// (a token the previous step sampled on the device); ids[r] >= 0 stay. ids [T] and prev_ids
+// [M] are int32 on ctx.device. References outside prev_ids: InvalidArgument on the CPU; the
+// CUDA kernel writes 0 for them (it cannot report errors without a synchronisation).
+Status FillPlaceholderIds(const ExecCtx& ctx, Tensor& ids, const Tensor& prev_ids);
+
 // ---- sampling ------------------------------------------------------------------
 // Outputs of SampleRows, on the logits' device. ids is required; the others are optional
 // (undefined = not wanted) and written only for rows with num_top_logprobs >= 0: logprobs [R]

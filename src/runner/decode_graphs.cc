@@ -163,7 +163,7 @@ Status DecodeGraphs::CaptureAll() {
 }
 
 StatusOr<Tensor> DecodeGraphs::Run(std::span<const int32_t> token_ids,
-                                   std::span<const SeqStep> seqs) {
+                                   std::span<const SeqStep> seqs, const Tensor* prev_ids) {
   const int32_t n = static_cast<int32_t>(seqs.size());
   const int32_t bucket = BucketFor(n);
   if (bucket == 0 || token_ids.size() != seqs.size())
@@ -173,6 +173,10 @@ StatusOr<Tensor> DecodeGraphs::Run(std::span<const int32_t> token_ids,
     generation_ = model_->activation_generation();
   }
   RETURN_IF_ERROR(Upload(bucket, token_ids, seqs));
+  if (prev_ids) {
+    Tensor ids = View(layout_.tokens, bucket);
+    RETURN_IF_ERROR(ops::FillPlaceholderIds(ctx_, ids, *prev_ids));
+  }
   auto it = graphs_.find(bucket);
   if (it == graphs_.end()) {
     RETURN_IF_ERROR(GetOrCapture(bucket).status());

@@ -43,7 +43,10 @@ class DecodeGraphs {
   // Runs one pure-decode step (seqs[i] decodes token_ids[i]) and returns its logits
   // [seqs.size(), vocab] f32 on the device: a view into the graph's output, valid until the
   // next Run. REQUIRES: BucketFor(seqs.size()) > 0 and every seq has num_new_tokens == 1.
-  StatusOr<Tensor> Run(std::span<const int32_t> token_ids, std::span<const SeqStep> seqs);
+  // With prev_ids (async scheduling), negative token ids are placeholders filled on the device
+  // from it (ops::FillPlaceholderIds) inside the graph's input buffer.
+  StatusOr<Tensor> Run(std::span<const int32_t> token_ids, std::span<const SeqStep> seqs,
+                       const Tensor* prev_ids = nullptr);
 
   // Captures every batch size now (startup), with padding-only steps that write no K/V.
   Status CaptureAll();

@@ -54,40 +54,53 @@ StatusOr<int32_t*> DeviceSampler::SyncHistory(const ExecCtx& ctx, const std::str
 
 StatusOr<SamplerOutput> DeviceSampler::Sample(const ExecCtx& ctx, const Tensor& logits,
                                               std::span<const Row> rows) {
-  StatusOr<SamplerOutput> out = SampleImpl(ctx, logits, rows);
+  ASSIGN_OR_RETURN(Pending p, Launch(ctx, logits, rows));
+  std::vector<Tensor> host;
+  for (const Tensor& t : Outputs(p)) {
+    ASSIGN_OR_RETURN(Tensor h, ToHost(ctx, t));
+    host.push_back(std::move(h));
+  }
+  return Finish(p, host);
+}
+
+StatusOr<DeviceSampler::Pending> DeviceSampler::Launch(const ExecCtx& ctx, const Tensor& logits,
+                                                       std::span<const Row> rows) {
+  StatusOr<Pending> out = LaunchImpl(ctx, logits, rows);
   // Histories were marked up to date before the op wrote them: rebuild from the host.
   if (!out.ok()) histories_.clear();
   return out;
 }
 
-StatusOr<SamplerOutput> DeviceSampler::SampleImpl(const ExecCtx& ctx, const Tensor& logits,
-                                                  std::span<const Row> rows) {
+StatusOr<DeviceSampler::Pending> DeviceSampler::LaunchImpl(const ExecCtx& ctx,
+                                                           const Tensor& logits,
+                                                           std::span<const Row> rows) {
   const int64_t n = static_cast<int64_t>(rows.size());
-  const int64_t vocab = logits.rank() == 2 ? logits.dim(1) : 0;
+  Pending pending;
+  pending.vocab = logits.rank() == 2 ? logits.dim(1) : 0;
   std::optional<ScopedPhase> prep_phase(std::in_place, "sampler.prep");
   std::vector<ops::SampleRowParams> params;
   params.reserve(rows.size());
   std::vector<ops::LogitEdit> edits;
   std::vector<int32_t> appends;
   int64_t max_top = 0;
-  bool any_lp = false;
   for (const Row& r : rows) {
     int32_t* history = nullptr;
     const int32_t append_begin = static_cast<int32_t>(appends.size());
     if (NeedsHistory(*r.state.params)) {
       ASSIGN_OR_RETURN(history, SyncHistory(ctx, *r.req_id, r.state, appends));
     }
-    params.push_back(BuildSampleRow(r.state, vocab, history, &unseeded_state_, edits));
+    params.push_back(BuildSampleRow(r.state, pending.vocab, history, &unseeded_state_, edits));
     params.back().append_begin = append_begin;
     params.back().append_end = static_cast<int32_t>(appends.size());
+    pending.num_top_logprobs.push_back(params.back().num_top_logprobs);
     if (params.back().num_top_logprobs >= 0) {
-      any_lp = true;
+      pending.any_logprobs = true;
       max_top = std::max<int64_t>(max_top, params.back().num_top_logprobs);
     }
   }
-  ops::SampleOutputs out;
+  ops::SampleOutputs& out = pending.out;
   ASSIGN_OR_RETURN(out.ids, Tensor::Empty(Shape{n}, DType::kI32, device_));
-  if (any_lp) {
+  if (pending.any_logprobs) {
     ASSIGN_OR_RETURN(out.logprobs, Tensor::Empty(Shape{n}, DType::kF32, device_));
     ASSIGN_OR_RETURN(out.ranks, Tensor::Empty(Shape{n}, DType::kI32, device_));
     if (max_top > 0) {
@@ -97,42 +110,50 @@ StatusOr<SamplerOutput> DeviceSampler::SampleImpl(const ExecCtx& ctx, const Tens
   }
   prep_phase.reset();
   RETURN_IF_ERROR(ops::SampleRows(ctx, logits, params, edits, appends, out));
-
-  SamplerOutput result;
-  ASSIGN_OR_RETURN(Tensor ids, ToHost(ctx, out.ids));
-  result.sampled_token_ids.assign(ids.data<int32_t>(), ids.data<int32_t>() + n);
-  result.logprobs.resize(rows.size());
   ++num_steps_;
-  if (any_lp) RETURN_IF_ERROR(CollectLogprobs(ctx, out, params, vocab, result));
-  return result;
+  return pending;
 }
 
-// Copies the logprobs outputs back (only when some row asked) into result.logprobs.
-Status DeviceSampler::CollectLogprobs(const ExecCtx& ctx, const ops::SampleOutputs& out,
-                                      std::span<const ops::SampleRowParams> params, int64_t vocab,
-                                      SamplerOutput& result) {
-  ASSIGN_OR_RETURN(Tensor lps, ToHost(ctx, out.logprobs));
-  ASSIGN_OR_RETURN(Tensor ranks, ToHost(ctx, out.ranks));
-  Tensor top_ids, top_lps;
-  const int64_t max_top = out.top_ids.defined() ? out.top_ids.dim(1) : 0;
-  if (max_top > 0) {
-    ASSIGN_OR_RETURN(top_ids, ToHost(ctx, out.top_ids));
-    ASSIGN_OR_RETURN(top_lps, ToHost(ctx, out.top_logprobs));
+// Only the outputs some row asked for: ids, then (with logprobs) logprobs, ranks, top ids and
+// top logprobs (the last two only when some row wants top tokens).
+std::vector<Tensor> DeviceSampler::Outputs(const Pending& p) {
+  std::vector<Tensor> v{p.out.ids};
+  if (!p.any_logprobs) return v;
+  v.push_back(p.out.logprobs);
+  v.push_back(p.out.ranks);
+  if (p.out.top_ids.defined()) {
+    v.push_back(p.out.top_ids);
+    v.push_back(p.out.top_logprobs);
   }
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int32_t k = params[i].num_top_logprobs;
+  return v;
+}
+
+StatusOr<SamplerOutput> DeviceSampler::Finish(const Pending& p,
+                                              std::span<const Tensor> host) const {
+  if (host.size() != Outputs(p).size())
+    return InternalError("DeviceSampler::Finish: wrong number of host outputs");
+  const int64_t n = static_cast<int64_t>(p.num_top_logprobs.size());
+  SamplerOutput result;
+  result.sampled_token_ids.assign(host[0].data<int32_t>(), host[0].data<int32_t>() + n);
+  result.logprobs.resize(static_cast<size_t>(n));
+  if (!p.any_logprobs) return result;
+  const Tensor& lps = host[1];
+  const Tensor& ranks = host[2];
+  const int64_t max_top = host.size() > 3 ? host[3].dim(1) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t k = p.num_top_logprobs[i];
     if (k < 0) continue;
     TokenLogprobs t;
     t.token_ids.push_back(result.sampled_token_ids[i]);
     t.logprobs.push_back(lps.data<float>()[i]);
     t.sampled_rank = ranks.data<int32_t>()[i];
-    for (int64_t j = 0; j < std::min<int64_t>(k, vocab); ++j) {
-      t.token_ids.push_back(top_ids.data<int32_t>()[i * max_top + j]);
-      t.logprobs.push_back(top_lps.data<float>()[i * max_top + j]);
+    for (int64_t j = 0; j < std::min<int64_t>(k, p.vocab); ++j) {
+      t.token_ids.push_back(host[3].data<int32_t>()[i * max_top + j]);
+      t.logprobs.push_back(host[4].data<float>()[i * max_top + j]);
     }
     result.logprobs[i] = std::move(t);
   }
-  return OkStatus();
+  return result;
 }
 
 }  // namespace pagellm

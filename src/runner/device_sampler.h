@@ -39,23 +39,35 @@ class DeviceSampler {
   StatusOr<SamplerOutput> Sample(const ExecCtx& ctx, const Tensor& logits,
                                  std::span<const Row> rows);
 
+  // Async scheduling: one step's op outputs, still on the device (ids feed the next step's
+  // inputs there), and what Finish needs to read their host copies.
+  struct Pending {
+    ops::SampleOutputs out;
+    std::vector<int32_t> num_top_logprobs;  // per row; -1: no logprobs
+    int64_t vocab = 0;
+    bool any_logprobs = false;
+  };
+  // Enqueues the sampling without waiting (Sample = Launch + copies to host + Finish). The
+  // device outputs to read back, in Finish's order: Outputs(p).
+  StatusOr<Pending> Launch(const ExecCtx& ctx, const Tensor& logits, std::span<const Row> rows);
+  static std::vector<Tensor> Outputs(const Pending& p);
+  // The SamplerOutput from host copies of Outputs(p).
+  StatusOr<SamplerOutput> Finish(const Pending& p, std::span<const Tensor> host) const;
+
   // Drops the device history of a request (finished, preempted, or re-added).
   void Forget(const std::string& req_id) { histories_.erase(req_id); }
   int32_t num_histories() const { return static_cast<int32_t>(histories_.size()); }
   // History tokens sent to the device since construction (tests: appends, not re-uploads).
   int64_t tokens_uploaded() const { return tokens_uploaded_; }
-  int64_t num_steps() const { return num_steps_; }  // Sample() calls that succeeded
+  int64_t num_steps() const { return num_steps_; }  // Sample() / Launch() calls that succeeded
 
  private:
   struct History {
     Tensor tokens;  // int32 [capacity] on the device
     int32_t size = 0;
   };
-  StatusOr<SamplerOutput> SampleImpl(const ExecCtx& ctx, const Tensor& logits,
-                                     std::span<const Row> rows);
-  Status CollectLogprobs(const ExecCtx& ctx, const ops::SampleOutputs& out,
-                         std::span<const ops::SampleRowParams> params, int64_t vocab,
-                         SamplerOutput& result);
+  StatusOr<Pending> LaunchImpl(const ExecCtx& ctx, const Tensor& logits,
+                               std::span<const Row> rows);
   // Makes room for the request's whole history and queues its new tokens on `appends` (the op
   // writes them); returns the device pointer of the history.
   StatusOr<int32_t*> SyncHistory(const ExecCtx& ctx, const std::string& id,

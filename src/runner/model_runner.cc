@@ -60,7 +60,7 @@ ModelRunner::ModelRunner(Model* model, const ModelRunnerConfig& config,
     device_sampler_ = std::make_unique<DeviceSampler>(ctx_.device, config.seed);
 }
 
-// One eager prefill-shaped forward (loads the kernels' modules, picks GEMM algorithms) and
+// One eager prefill-shaped forward (loads the kernels' modules, times GEMM algorithms) and
 // every decode graph, so the first requests do not pay for them. The dummy prefill reads and
 // writes only block 0, which no request holds yet (a request writes a slot before reading it).
 Status ModelRunner::WarmUp() {
@@ -73,6 +73,8 @@ Status ModelRunner::WarmUp() {
   ASSIGN_OR_RETURN(AttentionMetadata meta, BuildAttentionMetadata(ctx_, seqs, config_.block_size));
   ASSIGN_OR_RETURN(Tensor dev_ids, IntsToDevice(ctx_, ids));
   ASSIGN_OR_RETURN(Tensor rows, IntsToDevice(ctx_, {tokens - 1}));
+  // GEMM algorithms are timed for the warm-up's shapes: the prefill and every graph's batch.
+  ops::AutotuneScope tune(ctx_);
   RETURN_IF_ERROR(model_->Forward(ctx_, dev_ids, meta, cache_, &rows).status());
   if (graphs_) RETURN_IF_ERROR(graphs_->CaptureAll());
   return ops::Synchronize(ctx_);
@@ -175,15 +177,20 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
     ReqState* found = FindInOrder(id, last_rows_, cursor, rows);
     if (found == nullptr) return InternalError("runner: scheduled unknown request " + id);
     ReqState& s = *found;
-    if (n <= 0 || s.num_computed + n > static_cast<int32_t>(s.tokens.size())) {
+    const int32_t known = static_cast<int32_t>(s.tokens.size());
+    // Async scheduling: one token past the known ones, sampled by the previous step.
+    const int32_t source = s.num_computed + n == known + 1 ? PlaceholderSource(s) : -1;
+    if (n <= 0 || s.num_computed + n > known + (source >= 0 ? 1 : 0)) {
       return InternalError("runner: request " + id + " scheduled past its known tokens");
     }
     Planned p{&id, &s, row, n};
-    p.samples = s.num_computed + n == static_cast<int32_t>(s.tokens.size());
+    p.num_pending = source >= 0 ? 1 : 0;
+    p.samples = s.num_computed + n == known + p.num_pending;
     p.wants_prompt_logprobs = s.params.prompt_logprobs.has_value() &&
                               s.num_computed < s.num_prompt_tokens - 1;
     token_ids.insert(token_ids.end(), s.tokens.begin() + s.num_computed,
-                     s.tokens.begin() + s.num_computed + n);
+                     s.tokens.begin() + s.num_computed + n - p.num_pending);
+    if (p.num_pending) token_ids.push_back(-1 - source);
     seqs.push_back(SeqStep{n, s.num_computed, s.block_table});
     if (p.wants_prompt_logprobs) {
       p.first_logits_row = static_cast<int32_t>(logits_rows.size());
@@ -201,7 +208,8 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
 
 StatusOr<Tensor> ModelRunner::Forward(const std::vector<int32_t>& token_ids,
                                       const std::vector<SeqStep>& seqs,
-                                      const std::vector<int32_t>& logits_rows) {
+                                      const std::vector<int32_t>& logits_rows,
+                                      const Tensor* prev_ids) {
   ScopedPhase phase("runner.forward_enqueue");
   // Pure decode with one logits row per sequence (rows 0..B-1): replay a captured graph.
   const bool pure_decode =
@@ -218,10 +226,11 @@ StatusOr<Tensor> ModelRunner::Forward(const std::vector<int32_t>& token_ids,
     timer.Note("context", static_cast<double>(context));
     timer.Note("graph", use_graph ? 1 : 0);
   }
-  if (use_graph) return graphs_->Run(token_ids, seqs);
+  if (use_graph) return graphs_->Run(token_ids, seqs, prev_ids);
   std::optional<ScopedPhase> meta_phase(std::in_place, "runner.metadata");
   ASSIGN_OR_RETURN(AttentionMetadata meta, BuildAttentionMetadata(ctx_, seqs, config_.block_size));
   ASSIGN_OR_RETURN(Tensor ids, IntsToDevice(ctx_, token_ids));
+  if (prev_ids) RETURN_IF_ERROR(ops::FillPlaceholderIds(ctx_, ids, *prev_ids));
   ASSIGN_OR_RETURN(Tensor rows, IntsToDevice(ctx_, logits_rows));
   meta_phase.reset();
   return model_->Forward(ctx_, ids, meta, cache_, &rows);
@@ -277,14 +286,19 @@ bool ModelRunner::CanSampleOnDevice(const std::vector<Planned>& plan) const {
 // Without prompt logprobs, logits row k is the k-th sampling request of the plan.
 StatusOr<SamplerOutput> ModelRunner::SampleOnDevice(const std::vector<Planned>& plan,
                                                     const Tensor& logits) {
+  return device_sampler_->Sample(ctx_, logits, DeviceRows(plan));
+}
+
+std::vector<DeviceSampler::Row> ModelRunner::DeviceRows(const std::vector<Planned>& plan) const {
   std::vector<DeviceSampler::Row> rows;
   rows.reserve(plan.size());
   for (const Planned& p : plan) {
     if (!p.samples) continue;
     const ReqState& s = *p.state;
     rows.push_back({p.id, StateOf(s.tokens, s.num_prompt_tokens, s.params, s.eos_token_id)});
+    rows.back().state.num_pending_outputs = p.num_pending;
   }
-  return device_sampler_->Sample(ctx_, logits, rows);
+  return rows;
 }
 
 // The reference path: copy the logits to the host, collect prompt logprobs from the raw rows,
@@ -318,6 +332,8 @@ StatusOr<SamplerOutput> ModelRunner::SampleOnHost(const std::vector<Planned>& pl
 }
 
 StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
+  if (!pending_.empty()) return FailedPreconditionError("runner: Execute with async steps pending");
+  ++step_serial_;  // every token is known to the host again: no placeholders
   {
     ScopedPhase diff_phase("runner.apply_diff");
     RETURN_IF_ERROR(ApplyDiff(out));

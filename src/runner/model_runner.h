@@ -1,11 +1,14 @@
 // ModelRunner: executes one SchedulerOutput on a Model (vLLM V1's GPUModelRunner, any device).
 // It mirrors the scheduler's per-request state (token ids, block tables) from the step diffs,
 // plans the flat batch (token ids, positions, slot mapping, CSR block tables), runs the model
-// once, and samples a token for every request whose context is then complete.
+// once, and samples a token for every request whose context is then complete. With async
+// scheduling (EnqueueStep / CollectStep) the next step is enqueued before this one's sampled
+// ids are read; they stay on the device and feed the next step's inputs there.
 // Thread-safety: one thread (the engine thread) drives it.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -15,6 +18,7 @@
 #include "model/forward_batch.h"
 #include "model/model.h"
 #include "ops/graph.h"
+#include "ops/readback.h"
 #include "runner/decode_graphs.h"
 #include "runner/device_sampler.h"
 #include "sample/sampler.h"
@@ -51,7 +55,21 @@ class ModelRunner {
   static StatusOr<std::unique_ptr<ModelRunner>> Create(Model* model, const ModelRunnerConfig& config);
 
   // REQUIRES: scheduler outputs in the order the scheduler produced them.
+  // REQUIRES: no step pending from EnqueueStep.
   StatusOr<ModelRunnerOutput> Execute(const SchedulerOutput& out);
+
+  // Async scheduling (model_runner_async.cc): EnqueueStep applies the diff and enqueues the
+  // forward pass and the device sampling without waiting. A token the host does not know yet
+  // (the scheduler's placeholder: the request's newest token, sampled by the previous enqueued
+  // step) is read on the device from that step's sampled ids. CollectStep waits for the oldest
+  // pending step and returns its output. REQUIRES: device sampling that supports every sampling
+  // request of the step (no prompt logprobs), steps collected in order.
+  bool SupportsAsync() const { return device_sampler_ != nullptr && !config_.skip_sampling; }
+  Status EnqueueStep(const SchedulerOutput& out);
+  StatusOr<ModelRunnerOutput> CollectStep();
+  int32_t num_pending_steps() const { return static_cast<int32_t>(pending_.size()); }
+  // Forgets pending steps (after an engine error), waiting for the device first.
+  void DiscardPendingSteps();
   ~ModelRunner();
 
   Model& model() { return *model_; }
@@ -68,6 +86,9 @@ class ModelRunner {
     int32_t num_computed = 0;
     SamplingParams params;
     std::optional<int32_t> eos_token_id;
+    // Async scheduling: the step (step_serial_) that last sampled for it, and its row there.
+    int64_t sampled_step = -1;
+    int32_t sampled_row = -1;
   };
   // One request's rows in the flat batch.
   struct Planned {
@@ -78,6 +99,14 @@ class ModelRunner {
     bool samples = false;          // its context is complete after this step
     int32_t first_logits_row = -1; // first of its rows in the logits matrix
     bool wants_prompt_logprobs = false;
+    int32_t num_pending = 0;       // 1: its last row is a placeholder (async scheduling)
+  };
+  // An enqueued async step until CollectStep.
+  struct PendingStep {
+    std::vector<std::string> req_ids;
+    std::vector<int32_t> sample_index;  // per request: its row in the sampled ids, or -1
+    DeviceSampler::Pending sampled;     // device outputs (kept alive until collected)
+    std::unique_ptr<ops::Readback> readback;  // null when nothing was sampled
   };
 
   using RowRef = std::pair<const std::string*, ReqState*>;  // a key of reqs_ and its state
@@ -91,8 +120,10 @@ class ModelRunner {
   Status CopyBlocks(const std::vector<BlockCopy>& copies);
   Status WarmUp();
   // Logits [logits_rows.size(), vocab] f32 on the device for the planned step.
+  // Negative token ids are placeholders resolved from prev_ids (ops::FillPlaceholderIds).
   StatusOr<Tensor> Forward(const std::vector<int32_t>& token_ids, const std::vector<SeqStep>& seqs,
-                           const std::vector<int32_t>& logits_rows);
+                           const std::vector<int32_t>& logits_rows,
+                           const Tensor* prev_ids = nullptr);
   Status Plan(const SchedulerOutput& out, std::vector<Planned>& plan, std::vector<int32_t>& token_ids,
               std::vector<SeqStep>& seqs, std::vector<int32_t>& logits_rows);
   ModelRunnerOutput SkipSampling(std::vector<Planned>& plan);
@@ -102,6 +133,13 @@ class ModelRunner {
   // request wanting prompt logprobs): on the device when DeviceSampler can, else on the host.
   bool CanSampleOnDevice(const std::vector<Planned>& plan) const;
   StatusOr<SamplerOutput> SampleOnDevice(const std::vector<Planned>& plan, const Tensor& logits);
+  std::vector<DeviceSampler::Row> DeviceRows(const std::vector<Planned>& plan) const;
+  // The request's row in the previous step's sampled ids when that step is still pending
+  // (async), or -1.
+  int32_t PlaceholderSource(const ReqState& s) const {
+    return !pending_.empty() && s.sampled_step == step_serial_ - 1 ? s.sampled_row : -1;
+  }
+  StatusOr<std::unique_ptr<ops::Readback>> TakeReadback();
   StatusOr<SamplerOutput> SampleOnHost(const std::vector<Planned>& plan, const Tensor& logits,
                                        ModelRunnerOutput& result);
 
@@ -118,6 +156,12 @@ class ModelRunner {
   // (key in reqs_, state): elements of reqs_ keep their address until erased, and EraseRequest
   // drops them from here first.
   std::vector<RowRef> last_rows_, last_cached_;
+  // Async scheduling: steps enqueued and not collected; the last enqueued step's sampled ids
+  // on the device; steps run so far (Execute or EnqueueStep).
+  std::deque<PendingStep> pending_;
+  std::vector<std::unique_ptr<ops::Readback>> spare_readbacks_;
+  Tensor prev_sampled_ids_;
+  int64_t step_serial_ = 0;
 };
 
 }  // namespace pagellm

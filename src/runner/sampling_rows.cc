@@ -51,7 +51,8 @@ ops::SampleRowParams BuildSampleRow(const SamplingState& s, int64_t vocab, int32
   r.repetition_penalty = p.repetition_penalty;
   r.frequency_penalty = p.frequency_penalty;
   r.presence_penalty = p.presence_penalty;
-  if (!p.is_greedy()) r.u = DrawUniform(p, s.output_token_ids.size(), unseeded_state);
+  const size_t num_outputs = s.output_token_ids.size() + static_cast<size_t>(s.num_pending_outputs);
+  if (!p.is_greedy()) r.u = DrawUniform(p, num_outputs, unseeded_state);
   if (NeedsHistory(p)) {
     const auto [first, second] = HistoryParts(s);
     r.history = history;
@@ -66,7 +67,7 @@ ops::SampleRowParams BuildSampleRow(const SamplingState& s, int64_t vocab, int32
     for (int32_t id : *p.allowed_token_ids) AddEdit(edits, vocab, id, ops::kLogitAllow);
   }
   AddBadWordBans(s, vocab, edits);
-  if (static_cast<int32_t>(s.output_token_ids.size()) < p.min_tokens) {
+  if (static_cast<int32_t>(num_outputs) < p.min_tokens) {
     if (s.eos_token_id) AddEdit(edits, vocab, *s.eos_token_id, ops::kLogitBan);
     for (int32_t id : p.stop_token_ids) AddEdit(edits, vocab, id, ops::kLogitBan);
   }

@@ -25,6 +25,9 @@ struct SamplingState {
   std::span<const int32_t> prompt_token_ids;
   std::span<const int32_t> output_token_ids;  // generated so far (penalties, bad words, RNG step)
   std::optional<int32_t> eos_token_id;        // banned until min_tokens
+  // Async scheduling: tokens sampled before this one that the host does not know yet. They
+  // count as output tokens for the RNG step and min_tokens (only the device path sets it).
+  int32_t num_pending_outputs = 0;
 };
 
 struct SamplerOutput {

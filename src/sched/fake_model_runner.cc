@@ -63,29 +63,43 @@ void FakeModelRunner::ApplyDiff(const SchedulerOutput& out) {
 
 ModelRunnerOutput FakeModelRunner::Execute(const SchedulerOutput& out) {
   ApplyDiff(out);
+  ++step_;
+  // The token at position p: known, or the placeholder sampled by the previous Execute.
+  auto token_at = [this](const ReqState& s, int32_t p) {
+    if (p < int32_t(s.tokens.size())) return s.tokens[p];
+    const bool placeholder = p == int32_t(s.tokens.size()) && s.last_sampled_step == step_ - 1;
+    return placeholder ? s.last_sampled : -2;
+  };
   // Like a real forward pass: every layer writes the step's KV before attention reads it.
   for (const auto& [id, n] : out.num_scheduled_tokens) {
     ReqState& s = reqs_.at(id);
     for (int32_t p = s.num_computed; p < s.num_computed + n; ++p) {
       int64_t slot = Slot(s, p);
-      if (slot >= 0 && p < int32_t(s.tokens.size())) kv_[slot] = s.tokens[p];
-      if (p >= int32_t(s.tokens.size())) ++sync_errors_;
+      const int32_t t = token_at(s, p);
+      if (slot >= 0 && t != -2) kv_[slot] = t;
+      if (t == -2) ++sync_errors_;
     }
   }
   ModelRunnerOutput result;
   for (const auto& [id, n] : out.num_scheduled_tokens) {
     ReqState& s = reqs_.at(id);
+    const int32_t size = int32_t(s.tokens.size());
+    const bool placeholder = s.num_computed + n == size + 1 && token_at(s, size) != -2;
     s.num_computed += n;
     result.req_ids.push_back(id);
     result.sampled_token_ids.emplace_back();
-    if (s.num_computed < int32_t(s.tokens.size())) continue;  // partial prefill chunk
+    const int32_t known = size + (placeholder ? 1 : 0);
+    if (s.num_computed < known) continue;  // partial prefill chunk
+    if (sampler_ && known > int32_t(s.tokens.size())) ++sync_errors_;
     std::vector<int32_t> context(s.num_computed);
     for (int32_t p = 0; p < s.num_computed; ++p) {
       int64_t slot = Slot(s, p);
       context[p] = slot >= 0 ? kv_[slot] : -1;
-      if (context[p] != s.tokens[p]) ++kv_mismatches_;
+      if (context[p] != token_at(s, p)) ++kv_mismatches_;
     }
     SampleNext(s, context, result);
+    s.last_sampled = result.sampled_token_ids.back().at(0);
+    s.last_sampled_step = step_;
   }
   return result;
 }

@@ -5,6 +5,10 @@
 // computed emits NextToken() of the context READ BACK from the KV cache through its block
 // table. So a wrong block table, prefix-cache hit, copy-on-write or preemption changes outputs,
 // and kv_mismatches() counts every slot that did not hold the expected token.
+// Async scheduling: a step may be executed before the previous one's Update(); a position one
+// past the known tokens is then the token this runner sampled for the request in the previous
+// Execute (a placeholder in the scheduler), as the real runner reads it on the device (only
+// without a sampler: the CPU Sampler cannot count placeholders).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +49,8 @@ class FakeModelRunner {
     std::vector<int32_t> block_table;
     int32_t num_computed = 0;
     uint64_t seed = 0;
+    int32_t last_sampled = -1;       // sampled by Execute number last_sampled_step
+    int64_t last_sampled_step = -1;
   };
   void ApplyDiff(const SchedulerOutput& out);
   int64_t Slot(const ReqState& s, int32_t pos);
@@ -57,6 +63,7 @@ class FakeModelRunner {
   std::unordered_map<std::string, ReqState> reqs_;
   int64_t kv_mismatches_ = 0;
   int64_t sync_errors_ = 0;
+  int64_t step_ = 0;  // Execute calls
 };
 
 }  // namespace pagellm

@@ -67,6 +67,9 @@ struct Request {
   // all_token_ids it knows.
   bool sent_to_runner = false;
   int32_t num_synced_tokens = 0;
+  // Async scheduling (vLLM's num_output_placeholders): tokens scheduled steps will sample that
+  // Update has not appended yet. The next decode is scheduled as if they were there.
+  int32_t num_output_placeholders = 0;
   // Scheduler bookkeeping within one Schedule(): tokens scheduled for it (0 between calls).
   int32_t step_num_tokens = 0;
 

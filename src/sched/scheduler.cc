@@ -93,7 +93,12 @@ SchedulerOutput Scheduler::Schedule() {
 }
 
 int32_t Scheduler::NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const {
-  int32_t n = r.num_tokens() - num_computed;
+  // A placeholder that will end the request (length) needs no further step.
+  const int32_t pending = r.num_output_placeholders;
+  if (pending > 0 && (r.num_output_tokens() + pending >= r.max_tokens ||
+                      r.num_tokens() + pending >= config_.max_model_len))
+    return 0;
+  int32_t n = r.num_tokens() + pending - num_computed;
   if (config_.long_prefill_token_threshold > 0)
     n = std::min(n, config_.long_prefill_token_threshold);
   n = std::min(n, budget);
@@ -170,6 +175,7 @@ void Scheduler::Preempt(Request* r, Step& step) {
   r->num_computed_tokens = 0;
   r->sent_to_runner = false;
   r->num_synced_tokens = 0;
+  r->num_output_placeholders = 0;
   ++r->num_preemptions;
   ++num_preemptions_;
   waiting_.Prepend(r);
@@ -183,7 +189,9 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
     Request* r = e.request;
     const int32_t n = e.num_tokens;
     SlotAllocation& a = e.alloc;
-    kv_->CacheBlocks(r->request_id, r->all_token_ids, r->num_computed_tokens + n, r->cache_keys);
+    // Placeholder tokens are not known yet: only known ones can be hashed.
+    kv_->CacheBlocks(r->request_id, r->all_token_ids,
+                     std::min(r->num_computed_tokens + n, r->num_tokens()), r->cache_keys);
     if (a.copy) out.block_copies.push_back(*a.copy);
     if (!r->sent_to_runner) {
       std::span<const int32_t> table = kv_->GetBlockIds(r->request_id);
@@ -205,6 +213,10 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
     r->num_synced_tokens = r->num_tokens();
     out.total_num_scheduled_tokens += n;
     r->num_computed_tokens += n;
+    // The step samples for r (its whole context is scheduled): one more token in flight.
+    if (config_.async_scheduling &&
+        r->num_computed_tokens == r->num_tokens() + r->num_output_placeholders)
+      ++r->num_output_placeholders;
   }
   FillNumScheduledTokens(step, out);
   out.finished_req_ids.swap(finished_req_ids_);

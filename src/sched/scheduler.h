@@ -2,7 +2,14 @@
 //
 // One engine step:  out = Schedule();  runner.Execute(out) → ModelRunnerOutput;
 //                   outputs = Update(out, runner_output).
-// REQUIRES: Update() for a step before the next Schedule() (no asynchronous scheduling yet).
+// REQUIRES: Update() for a step before the next Schedule(), unless async_scheduling: then
+// Schedule() may run once more before the previous step's Update() (at most one step in
+// flight). A request whose step is in flight counts its coming token as a placeholder
+// (Request::num_output_placeholders): its next decode is scheduled and gets a KV slot, and
+// Update() replaces the placeholder with the sampled token. Requests that finish in Update()
+// while a later step already holds them are freed at once (later device work is stream-ordered
+// after that step); that step's token for them is dropped, as is an in-flight token of a
+// request preempted meanwhile (it recomputes the same token after resuming).
 // Schedule() serves running requests first (decodes and ongoing chunked prefills), then waiting
 // ones; prefill chunks and decodes share one step. When the KV pool runs out it preempts the
 // newest running request (FCFS: the last admitted; priority: the largest (priority, arrival))
@@ -43,6 +50,7 @@ struct SchedulerConfig {
   int32_t long_prefill_token_threshold = 0;  // 0 = off: prefill chunks limited by budget only
   bool enable_chunked_prefill = true;
   SchedulingPolicy policy = SchedulingPolicy::kFcfs;
+  bool async_scheduling = false;  // see the REQUIRES above
 
   Status Validate() const;
 };

@@ -4,6 +4,7 @@
 // no waste beyond one partly filled block per sequence, waiting requests hold no blocks; and at
 // the end: identical outputs, every block free.
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <random>
 
@@ -79,6 +80,7 @@ void CheckStepInvariants(const Scheduler& s) {
 // What a trial exercised (summed over trials to prove the paths were hit).
 struct Stats {
   int64_t preemptions = 0, prefix_hit_tokens = 0, block_copies = 0, aborted = 0, steps = 0;
+  int64_t placeholder_decodes = 0;  // async: decodes scheduled before their input token was known
 };
 
 void CheckRequestBlocks(const Scheduler& s, const std::string& id, int32_t block_size) {
@@ -98,6 +100,7 @@ struct Trial {
   int32_t num_blocks, block_size, max_batched, max_seqs, threshold;
   bool caching;
   SchedulingPolicy policy;
+  bool async = false;  // Schedule + Execute step N+1 before Update(N)
 };
 
 void RunTrial(uint32_t seed, const Trial& t, Stats& stats) {
@@ -106,6 +109,7 @@ void RunTrial(uint32_t seed, const Trial& t, Stats& stats) {
   const int32_t max_model_len = 96;
   std::vector<Spec> specs = MakeWorkload(rng, 40);
   SchedulerConfig c{t.max_batched, t.max_seqs, max_model_len, t.threshold, true, t.policy};
+  c.async_scheduling = t.async;
   auto created = Scheduler::Create(c, CacheConfig{t.block_size, t.num_blocks, t.caching});
   ASSERT_TRUE(created.ok());
   Scheduler& s = **created;
@@ -113,6 +117,14 @@ void RunTrial(uint32_t seed, const Trial& t, Stats& stats) {
   std::map<std::string, std::vector<int32_t>> got;
   std::map<std::string, FinishReason> finished;
   std::vector<std::string> all_ids;
+  std::deque<std::pair<SchedulerOutput, ModelRunnerOutput>> in_flight;
+  auto update = [&](const SchedulerOutput& so, const ModelRunnerOutput& mo) {
+    for (auto& o : s.Update(so, mo)) {
+      got[o.request_id].insert(got[o.request_id].end(), o.new_token_ids.begin(),
+                               o.new_token_ids.end());
+      if (o.finish_reason) finished[o.request_id] = *o.finish_reason;
+    }
+  };
   for (int step = 0; step < 5000; ++step) {
     for (const Spec& sp : specs) {
       if (sp.arrival_step == step) {
@@ -130,15 +142,19 @@ void RunTrial(uint32_t seed, const Trial& t, Stats& stats) {
         s.AbortRequests(ids);
       }
     }
-    if (step > 45 && !s.HasUnfinishedRequests()) break;
+    if (step > 45 && !s.HasUnfinishedRequests() && in_flight.empty()) break;
     SchedulerOutput so = s.Schedule();
     ++stats.steps;
     stats.block_copies += int64_t(so.block_copies.size());
     for (const std::string& id : all_ids) CheckRequestBlocks(s, id, t.block_size);
-    for (auto& o : s.Update(so, runner.Execute(so))) {
-      got[o.request_id].insert(got[o.request_id].end(), o.new_token_ids.begin(),
-                               o.new_token_ids.end());
-      if (o.finish_reason) finished[o.request_id] = *o.finish_reason;
+    for (const auto& [id, n] : so.num_scheduled_tokens)
+      if (s.GetRequest(id) && s.GetRequest(id)->num_output_placeholders > 1) ++stats.placeholder_decodes;
+    ModelRunnerOutput mo = runner.Execute(so);
+    in_flight.emplace_back(std::move(so), std::move(mo));
+    // Async: the step just executed stays in flight while the previous one is updated.
+    while (in_flight.size() > (t.async && s.HasUnfinishedRequests() ? 1u : 0u)) {
+      update(in_flight.front().first, in_flight.front().second);
+      in_flight.pop_front();
     }
     CheckStepInvariants(s);
     if (::testing::Test::HasFatalFailure()) return;
@@ -190,6 +206,30 @@ TEST(SchedulerRandomizedTest, TinyPoolsForcePreemption) {
   std::printf("steps %ld preemptions %ld prefix-hit tokens %ld block copies %ld aborted %ld\n",
               long(stats.steps), long(stats.preemptions), long(stats.prefix_hit_tokens),
               long(stats.block_copies), long(stats.aborted));
+}
+
+// The same workloads with async scheduling: step N+1 is scheduled and executed before step N's
+// tokens reach the scheduler (placeholders); outputs still match the reference.
+TEST(SchedulerRandomizedTest, AsyncSchedulingTinyPools) {
+  Stats stats;
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed * 7919);
+    Trial t;
+    t.block_size = std::vector<int32_t>{1, 4, 16}[rng() % 3];
+    t.num_blocks = (96 + t.block_size - 1) / t.block_size + int(rng() % 6);
+    t.max_batched = 8 + rng() % 64;
+    t.max_seqs = 2 + rng() % 8;
+    t.threshold = rng() % 3 == 0 ? 5 : 0;
+    t.caching = rng() % 2;
+    t.policy = rng() % 2 ? SchedulingPolicy::kFcfs : SchedulingPolicy::kPriority;
+    t.async = true;
+    RunTrial(seed, t, stats);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  EXPECT_GT(stats.preemptions, 50);
+  EXPECT_GT(stats.prefix_hit_tokens, 0);
+  EXPECT_GT(stats.aborted, 0);
+  EXPECT_GT(stats.placeholder_decodes, 1000);
 }
 
 TEST(SchedulerRandomizedTest, LargePoolsWithPrefixCaching) {

@@ -128,6 +128,7 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
     if (r->num_computed_tokens < r->num_tokens()) continue;
     const std::vector<int32_t>& tokens = runner_output.sampled_token_ids[i];
     if (tokens.empty()) continue;
+    r->num_output_placeholders = std::max(0, r->num_output_placeholders - 1);
     EngineCoreOutput& o = outs.emplace_back();
     o.request_id = r->request_id;
     o.parent_request_id = r->parent_request_id;

@@ -54,6 +54,13 @@ class SortedIdMap {
     return const_cast<SortedIdMap*>(this)->find(id);
   }
   size_t count(std::string_view id) const { return find(id) != end() ? 1 : 0; }
+  // REQUIRES: id is present (checked: std::map's at() would throw).
+  int32_t& at(std::string_view id) {
+    auto it = find(id);
+    CHECK(it != end()) << "no request " << id << " in the map";
+    return it->second;
+  }
+  const int32_t& at(std::string_view id) const { return const_cast<SortedIdMap*>(this)->at(id); }
 
   iterator begin() { return entries_.begin(); }
   iterator end() { return entries_.end(); }

@@ -44,6 +44,7 @@ TEST(SortedIdMapTest, InitListAppendAndEquality) {
   b.AppendSorted("a", 1);
   b.AppendSorted("b", 2);
   EXPECT_EQ(a, b);
+  EXPECT_EQ(b.at("b"), 2);
   b["c"] = 3;
   EXPECT_FALSE(a == b);
   EXPECT_FALSE(b.empty());

@@ -49,6 +49,8 @@ void ServerArgs::Register(CLI::App& app) {
   app.add_option("--allowed-origins", allowed_origins,
                  "CORS origins (JSON list or values; default [\"*\"])");
   app.add_flag("--enforce-eager", enforce_eager, "No CUDA graphs");
+  app.add_flag("--async-scheduling", async_scheduling,
+               "Schedule and enqueue step N+1 before reading step N's tokens (off by default)");
   app.add_option("--num-gpu-blocks-override", num_gpu_blocks_override, "KV blocks to allocate");
   app.add_option("--scheduling-policy", scheduling_policy,
                  "fcfs, or priority (lower request 'priority' first)")

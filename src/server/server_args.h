@@ -39,6 +39,7 @@ struct ServerArgs {
   bool disable_log_requests = false;
   std::vector<std::string> allowed_origins = {"*"};
   bool enforce_eager = false;
+  bool async_scheduling = false;
   int num_gpu_blocks_override = 0;            // 0: computed from memory
   std::string scheduling_policy = "fcfs";     // fcfs | priority (honours "priority")
   // Results independent of the batch a request runs in (slower CPU GEMMs); what lets tests

@@ -25,7 +25,7 @@ TEST(ServerArgsTest, VllmFlagNames) {
                         "--block-size", "32", "--no-enable-prefix-caching",
                         "--tensor-parallel-size", "2", "--max-logprobs", "5",
                         "--return-tokens-as-token-ids", "--disable-log-requests",
-                        "--allowed-origins", "[\"http://x\"]", "--enforce-eager",
+                        "--allowed-origins", "[\"http://x\"]", "--enforce-eager", "--async-scheduling",
                         "--num-gpu-blocks-override", "100", "--kv-cache-memory", "1000000"});
   ASSERT_TRUE(a.Finalize().ok());
   EXPECT_EQ(a.model, "meta-llama/Llama-3.1-8B");
@@ -38,6 +38,7 @@ TEST(ServerArgsTest, VllmFlagNames) {
   EXPECT_EQ(a.tensor_parallel_size, 2);
   EXPECT_EQ(a.allowed_origins, std::vector<std::string>{"http://x"});
   EXPECT_EQ(a.num_gpu_blocks_override, 100);
+  EXPECT_TRUE(a.async_scheduling);
   EXPECT_EQ(a.kv_cache_memory, 1000000);
   auto o = a.ToApiServerOptions();
   EXPECT_EQ(o.http.port, 9000);

@@ -207,6 +207,7 @@ EngineArgs EngineArgsFromServerArgs(const server::ServerArgs& a) {
   e.tensor_parallel_size = a.tensor_parallel_size;
   e.max_logprobs = a.max_logprobs;
   e.enforce_eager = a.enforce_eager;
+  e.async_scheduling = a.async_scheduling;
   e.scheduling_policy = a.scheduling_policy;
   e.batch_invariant = a.batch_invariant;
   if (!a.chat_template.empty()) e.chat_template = a.chat_template;

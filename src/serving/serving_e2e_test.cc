@@ -1,6 +1,6 @@
 // The HTTP server over the REAL engine (a tiny Llama on the CPU): completions and chat,
 // streaming equals non-streaming under concurrency, stop strings, errors, and no KV block left
-// behind after clients disconnect mid-stream.
+// behind after clients disconnect mid-stream; with and without --async-scheduling.
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -21,11 +21,12 @@ using server::testing::Post;
 using server::testing::SseEvents;
 using Json = nlohmann::json;
 
-class ServingE2ETest : public ::testing::Test {
+class ServingE2ETest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     model_ = testing::MakeTinyLlama("serving");
     EngineArgs ea = testing::TinyEngineArgs(model_, 512);
+    ea.async_scheduling = GetParam();
     ea.chat_template =
         "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}"
         "{% if add_generation_prompt %}<assistant>{% endif %}";
@@ -65,7 +66,7 @@ class ServingE2ETest : public ::testing::Test {
   int port_ = 0;
 };
 
-TEST_F(ServingE2ETest, CompletionStreamingEqualsNonStreamingUnderConcurrency) {
+TEST_P(ServingE2ETest, CompletionStreamingEqualsNonStreamingUnderConcurrency) {
   Json body = {{"model", "tiny"}, {"prompt", "Hello world"}, {"max_tokens", 16},
                {"temperature", 0}, {"ignore_eos", true}};
   auto plain = Post(port_, "/v1/completions", body);
@@ -90,7 +91,7 @@ TEST_F(ServingE2ETest, CompletionStreamingEqualsNonStreamingUnderConcurrency) {
   ExpectAllBlocksFree();
 }
 
-TEST_F(ServingE2ETest, ChatStopStringsAndErrors) {
+TEST_P(ServingE2ETest, ChatStopStringsAndErrors) {
   Json chat = {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "Hi there"}}}},
                {"max_tokens", 8}, {"temperature", 0}, {"ignore_eos", true}};
   auto r = Post(port_, "/v1/chat/completions", chat);
@@ -119,7 +120,7 @@ TEST_F(ServingE2ETest, ChatStopStringsAndErrors) {
   ExpectAllBlocksFree();
 }
 
-TEST_F(ServingE2ETest, DisconnectedStreamsFreeTheirBlocks) {
+TEST_P(ServingE2ETest, DisconnectedStreamsFreeTheirBlocks) {
   Json body = {{"model", "tiny"}, {"prompt", "Hello world"}, {"max_tokens", 200},
                {"ignore_eos", true}, {"stream", true}};
   std::string req = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -132,7 +133,7 @@ TEST_F(ServingE2ETest, DisconnectedStreamsFreeTheirBlocks) {
   ExpectAllBlocksFree();
 }
 
-TEST_F(ServingE2ETest, BeamSearchAbortAndResult) {
+TEST_P(ServingE2ETest, BeamSearchAbortAndResult) {
   // An aborted search reports once (an error, or its result if it won the race) and frees
   // every block; a finished one returns n sequences, best first.
   for (bool abort : {true, false}) {
@@ -167,6 +168,11 @@ TEST_F(ServingE2ETest, BeamSearchAbortAndResult) {
     ExpectAllBlocksFree();
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Scheduling, ServingE2ETest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Async" : "Sync";
+                         });
 
 }  // namespace
 }  // namespace pagellm

@@ -7,7 +7,8 @@
 #   smoke        pagellm debug-forward on a fixture, CPU vs CUDA float32 greedy tokens, and
 #                `pagellm bench throughput` over a tiny token-id workload on CUDA
 #   bench        `pagellm bench throughput`: MODEL_DIR (config.json only; --load-format dummy) in bf16 on the
-#                first N requests of WORKLOAD (workload.py JSON lines), prints output tokens/s
+#                first N requests of WORKLOAD (workload.py JSON lines), prints output tokens/s;
+#                then the same with --async-scheduling
 # $OUT (default ./gpu-out) gets engine.log (progress + summary), bench.log and logs.tar.gz
 # (every step's full log, refreshed after each step).
 # Usage: tools/gpu/run_engine_gpu.sh [--model-dir DIR] [--workload FILE] [--num-requests 128]
@@ -113,7 +114,10 @@ PY
   "$BIN/pagellm" bench throughput --model tests/data/models/llama_gqa --skip-tokenizer-init \
     --dtype float32 --device "$DEVICE" --dataset-path "$wl" --num-prompts 16 &&
   "$BIN/pagellm" bench throughput --model tests/data/models/llama_gqa --skip-tokenizer-init \
-    --dtype auto --device "$DEVICE" --dataset-path "$wl" --num-prompts 16 --max-num-seqs 4
+    --dtype auto --device "$DEVICE" --dataset-path "$wl" --num-prompts 16 --max-num-seqs 4 &&
+  "$BIN/pagellm" bench throughput --model tests/data/models/llama_gqa --skip-tokenizer-init \
+    --dtype auto --device "$DEVICE" --dataset-path "$wl" --num-prompts 16 --max-num-seqs 4 \
+    --async-scheduling
 }
 if has_step smoke; then
   step smoke_forward smoke_forward.log smoke_forward
@@ -126,7 +130,13 @@ if has_step bench; then
       --dataset-path "$WORKLOAD" --num-prompts "$NUM_REQ" --dtype bfloat16 --device "$DEVICE" \
       --load-format dummy --skip-tokenizer-init --max-model-len 4096 \
       --max-num-batched-tokens 8192 --max-num-seqs 256 --output-json "$OUT/throughput.json"
-    cp "$LOGDIR/bench.log" "$OUT/bench.log"
+    # The same with --async-scheduling (host work of step N+1 overlapped with step N).
+    step bench_async bench_async.log timeout 540 "$BIN/pagellm" bench throughput \
+      --model "$MODEL_DIR" --dataset-path "$WORKLOAD" --num-prompts "$NUM_REQ" --dtype bfloat16 \
+      --device "$DEVICE" --load-format dummy --skip-tokenizer-init --max-model-len 4096 \
+      --max-num-batched-tokens 8192 --max-num-seqs 256 --async-scheduling \
+      --output-json "$OUT/throughput_async.json"
+    cat "$LOGDIR/bench.log" "$LOGDIR/bench_async.log" > "$OUT/bench.log"
   else
     echo "== bench: skipped (needs --model-dir and --workload)" | tee -a "$OUT/engine.log"
   fi
@@ -134,4 +144,5 @@ fi
 
 echo "== summary" | tee -a "$OUT/engine.log"
 for n in "${ORDER[@]}"; do printf '  %-14s %s\n' "$n" "${RESULT[$n]}"; done | tee -a "$OUT/engine.log"
-grep -h "Throughput\|tokens/s" "$LOGDIR/bench.log" 2>/dev/null | tee -a "$OUT/engine.log"
+grep -h "Throughput\|tokens/s" "$LOGDIR/bench.log" "$LOGDIR/bench_async.log" 2>/dev/null |
+  tee -a "$OUT/engine.log"

@@ -48,7 +48,7 @@ step() {  # step NAME LOGFILE CMD... : runs CMD, logs to $LOGDIR/LOGFILE, record
 } >"$LOGDIR/env.log" 2>&1
 cat "$LOGDIR/env.log" | tee -a "$OUT/suite.log"
 
-TARGETS="cuda_elementwise_test cuda_gemm_test cuda_attention_test cuda_sampling_test cuda_graph_test ops_conformance_test cuda_ops_bench runner_sampling_path_test runner_decode_graphs_test"
+TARGETS="cuda_elementwise_test cuda_gemm_test cuda_attention_test cuda_sampling_test cuda_graph_test ops_conformance_test cuda_ops_bench runner_sampling_path_test runner_decode_graphs_test runner_async_test"
 if step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
      -DPAGELLM_CUDA=ON -DPAGELLM_CUDA_ARCHS="$ARCHS" -DPAGELLM_PYTHON=OFF -DPAGELLM_MPI=OFF \
      -DPAGELLM_BUILD_TOKENIZER=OFF; then
@@ -85,6 +85,13 @@ if step configure configure.log cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUIL
   else
     RESULT[decode_graphs]="FAIL(not built)"
   fi
+  # Async scheduling (EnqueueStep/CollectStep, FillPlaceholderIds, Readback) == sync steps.
+  if [ -x "$BUILD_DIR/src/runner/runner_async_test" ]; then
+    step async_runner async_runner.log env PAGELLM_TEST_DATA="$PWD/tests/data" \
+      timeout 300 "$BUILD_DIR/src/runner/runner_async_test"
+  else
+    RESULT[async_runner]="FAIL(not built)"
+  fi
   if [ $BENCH = 1 ] && [ -x "$B/cuda_ops_bench" ]; then
     step bench bench.log timeout 240 "$B/cuda_ops_bench" $QUICK
     cp "$LOGDIR/bench.log" "$OUT/bench.log"
@@ -107,7 +114,8 @@ fi
   echo
   echo "==== summary (full logs: $OUT/logs.tar.gz) ===="
   for k in configure build test_elementwise test_gemm test_attention test_sampling test_graph \
-           conformance runner_sampling bench memcheck memcheck_ops memcheck_sampling racecheck; do
+           conformance runner_sampling decode_graphs async_runner bench memcheck memcheck_ops \
+           memcheck_sampling racecheck; do
     [ -n "${RESULT[$k]:-}" ] && printf '%-18s %s\n' "$k" "${RESULT[$k]}"
   done
   for f in "$LOGDIR"/test_*.log "$LOGDIR"/conformance.log "$LOGDIR"/runner_sampling.log; do

@@ -62,6 +62,8 @@ void RegisterCacheAndSchedulerFlags(CLI::App& app, EngineArgs& a) {
   app.add_option("--max-logprobs", a.max_logprobs, "Max logprobs per token a request may ask")
       ->capture_default_str();
   app.add_flag("--enforce-eager", a.enforce_eager, "No CUDA graphs");
+  app.add_flag("--async-scheduling", a.async_scheduling,
+               "Schedule and enqueue step N+1 before reading step N's tokens (off by default)");
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace pagellm::cli {
 // --kv-cache-memory, --num-gpu-blocks-override, --max-num-seqs, --max-num-batched-tokens,
 // --[no-]enable-prefix-caching, --[no-]enable-chunked-prefill, --scheduling-policy, --seed,
 // --skip-tokenizer-init, --generation-config, --tensor-parallel-size, --max-logprobs,
-// --enforce-eager, --chat-template. `args` must outlive parsing (flags write into it).
+// --enforce-eager, --async-scheduling, --chat-template. `args` must outlive parsing (flags write into it).
 void RegisterEngineArgs(CLI::App& app, EngineArgs& args, bool model_positional = false);
 
 // Range checks of the parsed values (InvalidArgument naming the flag). The engine resolves

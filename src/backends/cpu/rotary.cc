@@ -60,4 +60,19 @@ Status ApplyRotary(const ExecCtx& ctx, const int32_t* positions, int64_t num_tok
   return OkStatus();
 }
 
+// No fusion to gain on the CPU: the two ops in turn.
+Status ApplyRotaryWriteKV(const ExecCtx& ctx, int64_t num_tokens, const float* cos_sin,
+                          int64_t max_positions, int rot_dim, ops::RopeStyle style, void* q,
+                          DType q_dtype, int64_t ldq, int64_t hq, void* k, DType k_dtype,
+                          int64_t ldk, const void* v, DType v_dtype, int64_t ldv, int64_t hk,
+                          int64_t head_dim, const AttentionMetadata& meta, void* k_cache,
+                          void* v_cache, DType cache_dtype, int64_t num_blocks,
+                          int64_t block_size) {
+  RETURN_IF_ERROR(ApplyRotary(ctx, meta.positions.data<int32_t>(), num_tokens, cos_sin,
+                              max_positions, rot_dim, style, q, q_dtype, ldq, hq, k, k_dtype, ldk,
+                              hk, head_dim));
+  return WriteKVCache(ctx, k, k_dtype, ldk, v, v_dtype, ldv, hk, head_dim, meta, k_cache, v_cache,
+                      cache_dtype, num_blocks, block_size);
+}
+
 }  // namespace pagellm::cpu

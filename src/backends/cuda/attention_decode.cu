@@ -9,6 +9,7 @@
 #include "backends/cuda/decode_dispatch.cuh"
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/paged_tile.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
@@ -121,31 +122,8 @@ __global__ void __launch_bounds__(kWarps * 32) DecodeKernel(AttentionArgs p, boo
     }
   }
   __syncthreads();
-  const bool partial = p.num_splits > 1;
-  for (int i = threadIdx.x; i < hg * d; i += blockDim.x) {
-    const int h = i / d, c = i % d, head = head0 + h;
-    float mx = -INFINITY;
-    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm_m[w][h]);
-    float den = 0.f, acc = 0.f;
-    for (int w = 0; w < kWarps; ++w) {
-      if (sm_m[w][h] == -INFINITY) continue;  // this warp saw no key
-      const float f = expf(sm_m[w][h] - mx);
-      den += sm_l[w][h] * f;
-      acc += sm_o[w][h][c] * f;
-    }
-    if (partial) {
-      const int64_t row =
-          (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits + blockIdx.z;
-      p.part_o[row * d + c] = acc;
-      if (c == 0) {
-        p.part_ml[row * 2] = mx;
-        p.part_ml[row * 2 + 1] = den;
-      }
-    } else {
-      T* out = static_cast<T*>(p.out) + qs * p.o_stride_t + head * p.o_stride_h;
-      out[c] = FromF<T>(den > 0.f ? acc / den : 0.f);
-    }
-  }
+  MergeWarpsAndStore<T, kWarps>(p, seq, qs, head0, hg, &sm_m[0][0], &sm_l[0][0], kHeads,
+                                &sm_o[0][0][0], 32 * kEpl);
 }
 
 template <typename T, int kEpl>

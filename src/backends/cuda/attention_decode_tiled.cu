@@ -15,6 +15,7 @@
 #include "backends/cuda/decode_dispatch.cuh"
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/paged_tile.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
@@ -26,22 +27,9 @@ constexpr int kStages = 2;
 constexpr int kMaxGroup = 16;  // query heads per KV head: <= 4 per warp in the score phase
 constexpr int kPsStride = kTile + 1;
 
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, bool valid) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  const int n = valid ? 16 : 0;  // 0 source bytes: the 16 destination bytes are zero-filled
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n));
-}
-__device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void CpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
-}
-
-// Element offset of 16-byte chunk `ch` of tile row `r` (rows of kD elements).
-template <int kD>
-__device__ __forceinline__ int Swz(int r, int ch) {
-  return r * kD + ((ch ^ (r & 7)) << 3);
-}
+using mma::CpAsyncCommit;
+using mma::CpAsyncWait;
+using mma::Swz;
 
 template <typename T>
 struct Vec8 {
@@ -52,42 +40,14 @@ struct alignas(8) Vec4 {
   T v[4];
 };
 
-// Stages keys [key0, key0 + kTile) of one KV head into (ks, vs); rows at or past `ke` are zeros.
-template <typename T, int kD>
-__device__ __forceinline__ void LoadTile(const AttentionArgs& p, const int32_t* blocks, int kv_head,
-                                         int key0, int ke, T* ks, T* vs) {
-  constexpr int kChunks = kD / 8;
-  const int64_t kv_row = static_cast<int64_t>(p.num_kv_heads) * kD;
-  const T* kc = static_cast<const T*>(p.k_cache);
-  const T* vc = static_cast<const T*>(p.v_cache);
-  const int bs = p.block_size;
-#pragma unroll
-  for (int j = 0; j < kTile * kChunks / kThreads; ++j) {
-    const int c = threadIdx.x + j * kThreads, r = c / kChunks, ch = c % kChunks;
-    const int key = key0 + r;
-    const bool valid = key < ke;
-    const int k = valid ? key : key0;  // key0 < ke always: a valid address to name
-    const int64_t off = (static_cast<int64_t>(blocks[k / bs]) * bs + k % bs) * kv_row +
-                        static_cast<int64_t>(kv_head) * kD + ch * 8;
-    CpAsync16(ks + Swz<kD>(r, ch), kc + off, valid);
-    CpAsync16(vs + Swz<kD>(r, ch), vc + off, valid);
-  }
-}
-
 template <typename T, int kD, int kItems>
 __global__ void __launch_bounds__(kThreads) DecodeTiledKernel(AttentionArgs p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  const int seq = blockIdx.x;
-  const int qs = p.query_start_loc[seq];
-  if (p.query_start_loc[seq + 1] - qs != 1) return;
+  const DecodeRange range = DecodeCtaRange(p);
+  if (!range.active) return;
+  const int seq = range.seq, qs = range.qs, qpos = range.qpos, kb = range.kb, ke = range.ke;
   const int group = p.num_q_heads / p.num_kv_heads;
   const int kv_head = blockIdx.y, head0 = kv_head * group;
-  const int qpos = p.seq_lens[seq] - 1;
-  int kb = p.window > 0 ? max(0, qpos - p.window + 1) : 0, ke = qpos + 1;
-  if (p.num_splits > 1) {
-    kb += blockIdx.z * p.split_chunk;
-    ke = min(ke, kb + p.split_chunk);
-  }
   T* tiles = reinterpret_cast<T*>(smem_raw);  // [kStages][K, V][kTile][kD]
   float* q_s = reinterpret_cast<float*>(tiles + kStages * 2 * kTile * kD);  // [group][kD]
   float* p_s = q_s + group * kD;                                            // [group][kPsStride]
@@ -102,7 +62,8 @@ __global__ void __launch_bounds__(kThreads) DecodeTiledKernel(AttentionArgs p) {
 
   const int32_t* blocks = p.block_indices + p.block_indptr[seq];
   const int ntiles = ke > kb ? (ke - kb + kTile - 1) / kTile : 0;
-  if (ntiles > 0) LoadTile<T, kD>(p, blocks, kv_head, kb, ke, tiles, tiles + kTile * kD);
+  if (ntiles > 0)
+    LoadPagedTile<T, kD, kTile, kThreads>(p, blocks, kv_head, kb, ke, tiles, tiles + kTile * kD);
   CpAsyncCommit();
 
   float m_r[kMaxGroup / kWarps], l_r[kMaxGroup / kWarps];
@@ -124,7 +85,8 @@ __global__ void __launch_bounds__(kThreads) DecodeTiledKernel(AttentionArgs p) {
     T* vs = ks + kTile * kD;
     if (t + 1 < ntiles) {
       T* nk = tiles + ((t + 1) % kStages) * 2 * kTile * kD;
-      LoadTile<T, kD>(p, blocks, kv_head, key0 + kTile, ke, nk, nk + kTile * kD);
+      LoadPagedTile<T, kD, kTile, kThreads>(p, blocks, kv_head, key0 + kTile, ke, nk,
+                                            nk + kTile * kD);
       CpAsyncCommit();
       CpAsyncWait<1>();
     } else {
@@ -156,7 +118,8 @@ __global__ void __launch_bounds__(kThreads) DecodeTiledKernel(AttentionArgs p) {
       }
       float tmax = s;
 #pragma unroll
-      for (int off = 16; off > 0; off >>= 1) tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, off));
+      for (int off = 16; off > 0; off >>= 1)
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, off));
       const float m_new = fmaxf(m_r[j], tmax);  // finite: key0 < ke
       const float pr = key < ke ? __expf(s - m_new) : 0.f;
       float sum = pr;
@@ -199,27 +162,14 @@ __global__ void __launch_bounds__(kThreads) DecodeTiledKernel(AttentionArgs p) {
     }
   }
   __syncthreads();
-  const bool partial = p.num_splits > 1;
 #pragma unroll
   for (int j = 0; j < kItems; ++j) {
     const int i = tid + j * kThreads;
     if (i >= items) break;
-    const int h = i / (kD / 4), d0 = (i % (kD / 4)) * 4, head = head0 + h;
-    if (partial) {
-      const int64_t row =
-          (static_cast<int64_t>(seq) * p.num_q_heads + head) * p.num_splits + blockIdx.z;
-      *reinterpret_cast<float4*>(p.part_o + row * kD + d0) =
-          make_float4(o[j][0], o[j][1], o[j][2], o[j][3]);
-      if (d0 == 0) {
-        p.part_ml[row * 2] = m_s[h];
-        p.part_ml[row * 2 + 1] = l_s[h];
-      }
-    } else {
-      const float inv = l_s[h] > 0.f ? 1.f / l_s[h] : 0.f;
-      T* out = static_cast<T*>(p.out) + qs * p.o_stride_t + head * p.o_stride_h + d0;
+    const int h = i / (kD / 4), d0 = (i % (kD / 4)) * 4;
 #pragma unroll
-      for (int e = 0; e < 4; ++e) out[e] = FromF<T>(o[j][e] * inv);
-    }
+    for (int e = 0; e < 4; ++e)
+      StoreDecode<T>(p, seq, qs, head0 + h, d0 + e, o[j][e], m_s[h], l_s[h]);
   }
 }
 
@@ -252,16 +202,7 @@ cudaError_t LaunchD(const AttentionArgs& p, cudaStream_t stream) {
 
 template <typename T>
 cudaError_t LaunchT(const AttentionArgs& p, cudaStream_t stream) {
-  switch (p.head_dim) {
-    case 64:
-      return LaunchD<T, 64>(p, stream);
-    case 128:
-      return LaunchD<T, 128>(p, stream);
-    case 256:
-      return LaunchD<T, 256>(p, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return WithHeadDim<64, 128, 256>(p.head_dim, [&](auto d) { return LaunchD<T, d()>(p, stream); });
 }
 
 }  // namespace
@@ -273,9 +214,8 @@ bool AttentionDecodeTiledSupported(DType dtype, int head_dim, int group) {
 }
 
 cudaError_t AttentionDecodeTiled(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
-  return DispatchDecode</*kAllowF32=*/false>(dtype, args, stream, [&](auto t) {
-    return LaunchT<decltype(t)>(args, stream);
-  });
+  return DispatchDecode</*kAllowF32=*/false>(
+      dtype, args, stream, [&](auto t) { return LaunchT<decltype(t)>(args, stream); });
 }
 
 }  // namespace pagellm::cuda::kernels

@@ -16,30 +16,11 @@ namespace {
 constexpr const char* kOp = "cuda::PagedAttention";
 constexpr int kMaxHeadDim = 256;
 
-struct DeviceInfo {
-  int sms = 0;
-  size_t smem_optin = 0;
-};
-
-StatusOr<DeviceInfo> GetDeviceInfo(int index) {
-  static std::mutex mu;
-  static DeviceInfo cache[64];
-  if (index < 0 || index >= 64) return InvalidArgumentError("bad device index");
-  std::lock_guard<std::mutex> lock(mu);
-  DeviceInfo& d = cache[index];
-  if (d.sms == 0) {
-    int sms = 0, smem = 0;
-    PAGELLM_CUDA_RETURN_IF_ERROR(
-        kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
-    PAGELLM_CUDA_RETURN_IF_ERROR(
-        kOp, cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, index));
-    d.sms = sms;
-    d.smem_optin = static_cast<size_t>(smem);
-  }
-  return d;
-}
-
 bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+// A 16-bit tensor whose elements can be read and written two at a time (the MMA kernels' q/out).
+bool Pairs(const void* p, int64_t stride_t, int64_t stride_h) {
+  return (reinterpret_cast<uintptr_t>(p) & 3u) == 0 && stride_t % 2 == 0 && stride_h % 2 == 0;
+}
 
 int LargestDivisorAtMost(int n, int cap) {
   for (int d = std::min(n, cap); d > 1; --d)
@@ -118,16 +99,21 @@ int FitRows(int want, int head_dim, size_t limit) {
 Status LaunchPrefill(const ExecCtx& ctx, const kernels::AttentionArgs& a, const Plan& plan,
                      const DeviceInfo& info, DType dtype) {
   const int d = a.head_dim, group = a.num_q_heads / a.num_kv_heads;
+  const bool mma = kernels::AttentionPrefillMmaSupported(dtype, d) && Aligned16(a.k_cache) &&
+                   Aligned16(a.v_cache) && Pairs(a.q, a.q_stride_t, a.q_stride_h) &&
+                   Pairs(a.out, a.o_stride_t, a.o_stride_h);
   const size_t tc_smem = kernels::AttentionTcSmemBytes(dtype, d);
-  const bool tc = tc_smem > 0 && tc_smem <= info.smem_optin;
-  const int rows =
-      tc ? kernels::AttentionTcRows() : FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
+  const bool tc = !mma && tc_smem > 0 && tc_smem <= info.smem_optin;
+  const int rows = mma  ? kernels::AttentionPrefillMmaRows()
+                   : tc ? kernels::AttentionTcRows()
+                        : FitRows(d <= 128 ? 64 : 32, d, info.smem_optin);
   kernels::AttentionArgs p = a;
   p.heads_per_cta = LargestDivisorAtMost(group, rows);
   p.tile_tokens = std::max(1, std::min(rows / p.heads_per_cta, plan.max_prefill_qlen));
   p.tiles_per_seq = (plan.max_prefill_qlen + p.tile_tokens - 1) / p.tile_tokens;
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, tc ? kernels::AttentionPrefillTC(dtype, p, StreamOf(ctx))
-                                       : kernels::AttentionPrefill(dtype, p, StreamOf(ctx)));
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, mma  ? kernels::AttentionPrefillMma(dtype, p, StreamOf(ctx))
+                                    : tc ? kernels::AttentionPrefillTC(dtype, p, StreamOf(ctx))
+                                         : kernels::AttentionPrefill(dtype, p, StreamOf(ctx)));
   return OkStatus();
 }
 
@@ -136,8 +122,11 @@ Status LaunchPrefill(const ExecCtx& ctx, const kernels::AttentionArgs& a, const 
 Status LaunchDecode(const ExecCtx& ctx, const kernels::AttentionArgs& a, const Plan& plan,
                     const DeviceInfo& info, DType dtype) {
   const int d = a.head_dim, group = a.num_q_heads / a.num_kv_heads;
-  const bool tiled = kernels::AttentionDecodeTiledSupported(dtype, d, group) &&
-                     Aligned16(a.k_cache) && Aligned16(a.v_cache);
+  const bool kv16 = Aligned16(a.k_cache) && Aligned16(a.v_cache);
+  // Tensor cores first; the tiled CUDA-core kernel for head_dim 256; then the general ones.
+  const bool mma = kernels::AttentionDecodeMmaSupported(dtype, d, group) && kv16 &&
+                   Pairs(a.q, a.q_stride_t, a.q_stride_h);
+  const bool tiled = mma || (kernels::AttentionDecodeTiledSupported(dtype, d, group) && kv16);
   const bool fast = !tiled && kernels::AttentionDecodeFastSupported(d);
   kernels::AttentionArgs p = a;
   p.heads_per_cta =
@@ -166,9 +155,10 @@ Status LaunchDecode(const ExecCtx& ctx, const kernels::AttentionArgs& a, const P
     p.part_ml = part_ml.data<float>();
   }
   const cudaStream_t stream = StreamOf(ctx);
-  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, tiled  ? kernels::AttentionDecodeTiled(dtype, p, stream)
-                                    : fast ? kernels::AttentionDecodeFast(dtype, p, stream)
-                                           : kernels::AttentionDecode(dtype, p, stream));
+  PAGELLM_CUDA_RETURN_IF_ERROR(kOp, mma     ? kernels::AttentionDecodeMma(dtype, p, stream)
+                                    : tiled ? kernels::AttentionDecodeTiled(dtype, p, stream)
+                                    : fast  ? kernels::AttentionDecodeFast(dtype, p, stream)
+                                            : kernels::AttentionDecode(dtype, p, stream));
   return OkStatus();
 }
 

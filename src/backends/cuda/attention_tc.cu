@@ -12,6 +12,7 @@
 
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/paged_tile.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
@@ -238,10 +239,7 @@ cudaError_t Launch(const AttentionArgs& p, cudaStream_t stream) {
                                          static_cast<int>(smem));
   if (err != cudaSuccess) return err;
   const bool vec = Aligned16(p.k_cache) && Aligned16(p.v_cache);
-  const int group = p.num_q_heads / p.num_kv_heads;
-  dim3 grid(static_cast<unsigned>(p.num_seqs * p.tiles_per_seq),
-            static_cast<unsigned>(p.num_kv_heads * (group / p.heads_per_cta)));
-  TcKernel<T><<<grid, kThreads, smem, stream>>>(p, vec);
+  TcKernel<T><<<PrefillGrid(p), kThreads, smem, stream>>>(p, vec);
   return cudaGetLastError();
 }
 
@@ -256,14 +254,7 @@ size_t AttentionTcSmemBytes(DType dtype, int head_dim) {
 }
 
 cudaError_t AttentionPrefillTC(DType dtype, const AttentionArgs& args, cudaStream_t stream) {
-  switch (dtype) {
-    case DType::kF16:
-      return Launch<__half>(args, stream);
-    case DType::kBF16:
-      return Launch<__nv_bfloat16>(args, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return WithHalfType(dtype, [&](auto t) { return Launch<decltype(t)>(args, stream); });
 }
 
 }  // namespace pagellm::cuda::kernels

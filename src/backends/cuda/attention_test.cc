@@ -168,11 +168,19 @@ const AttnCase kCases[] = {
     {"d256_group8", 8, 1, 256, 32, {{0, 70}, {900, 1}, {31, 2}}},
     {"long_window_decode", 4, 2, 64, 16, {{2500, 1}, {100, 1}}, 1000},
     {"group8_d64", 16, 2, 64, 16, {{500, 1}, {2, 1}, {40, 9}}},
-    // Tiled decode path (f16/bf16, d 64/128/256): window + softcap + ALiBi, long splits, group 16.
+    // f16/bf16 decode: the tensor-core kernel for d 64/128 (window + softcap + ALiBi, long
+    // splits, group 16, chunk boundaries), the tiled CUDA-core kernel for d 256.
     {"tiled_window_softcap_alibi", 8, 2, 128, 16, {{700, 1}, {10, 50}, {64, 1}, {33, 1}}, 100, 30.f,
      true},
     {"tiled_long_splits_bs8", 32, 8, 128, 8, {{4000, 1}, {1, 1}, {129, 1}, {31, 1}}},
     {"tiled_group16", 16, 1, 128, 16, {{300, 1}, {2, 1}, {64, 3}}},
+    {"mma_group4_boundaries", 32, 8, 128, 16,
+     {{0, 1}, {14, 1}, {15, 1}, {16, 1}, {63, 1}, {64, 1}, {65, 1}, {200, 1}, {1000, 1}}},
+    {"mma_group2_d64_window", 4, 2, 64, 16, {{300, 1}, {49, 1}, {51, 1}, {20, 4}}, 50},
+    {"prefill_long_gqa", 32, 8, 128, 16, {{0, 300}, {200, 130}, {0, 65}, {31, 1}}},
+    {"prefill_window_mha_d64", 4, 4, 64, 16, {{0, 200}, {50, 100}, {3, 1}}, 40},
+    {"tiled_d256_window_softcap_alibi", 4, 2, 256, 16, {{300, 1}, {90, 1}, {7, 3}}, 100, 30.f,
+     true},
 };
 
 class CudaAttention : public ::testing::TestWithParam<std::tuple<int, DType>> {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 #include "backends/cuda/cuda_ops.h"
 
 namespace pagellm::cuda {
@@ -12,6 +14,25 @@ Status CudaStatus(cudaError_t err, const char* op, const char* what) {
       fmt::format("{}: {}: {}: {}", op, what, cudaGetErrorName(err), cudaGetErrorString(err));
   if (err == cudaErrorMemoryAllocation) return ResourceExhaustedError(std::move(msg));
   return InternalError(std::move(msg));
+}
+
+StatusOr<DeviceInfo> GetDeviceInfo(int index) {
+  static std::mutex mu;
+  static DeviceInfo cache[64];
+  if (index < 0 || index >= 64) return InvalidArgumentError("GetDeviceInfo: bad device index");
+  std::lock_guard<std::mutex> lock(mu);
+  DeviceInfo& d = cache[index];
+  if (d.sms == 0) {
+    int sms = 0, smem = 0;
+    constexpr const char* kOp = "cuda::GetDeviceInfo";
+    PAGELLM_CUDA_RETURN_IF_ERROR(
+        kOp, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
+    PAGELLM_CUDA_RETURN_IF_ERROR(
+        kOp, cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, index));
+    d.sms = sms;
+    d.smem_optin = static_cast<size_t>(smem);
+  }
+  return d;
 }
 
 int DeviceCount() {

@@ -34,6 +34,13 @@ Status CheckFloat(const char* op, DType t, const char* name);
 // Every dtype equals the first (the CUDA kernels run one activation dtype per op).
 Status CheckOneDType(const char* op, std::initializer_list<DType> ts);
 
+// Launch-planning facts of a device (cached per device index after the first query).
+struct DeviceInfo {
+  int sms = 0;
+  size_t smem_optin = 0;  // the most dynamic shared memory a CTA may opt in to
+};
+StatusOr<DeviceInfo> GetDeviceInfo(int index);
+
 // Device scratch for one op call (returned to the caching allocator when the Tensor dies; the
 // allocator is stream-ordered for a single stream, see allocator.h).
 StatusOr<Tensor> Scratch(const char* op, const ExecCtx& ctx, int64_t numel, DType dtype);

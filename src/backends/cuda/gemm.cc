@@ -7,6 +7,8 @@
 #include <cublas_v2.h>
 #include <fmt/format.h>
 
+#include <atomic>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -15,12 +17,17 @@
 
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/cuda_ops.h"
+#include "backends/cuda/graph.h"
 
 namespace pagellm::cuda {
 namespace {
 
 constexpr const char* kOp = "cuda::Linear";
 constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+constexpr int kTuneCandidates = 8;  // heuristic results timed per shape when autotuning
+constexpr int kTuneReps = 3;
+
+std::atomic<bool> g_autotune{false};
 
 Status LtStatus(cublasStatus_t st, const char* what) {
   if (st == CUBLAS_STATUS_SUCCESS) return OkStatus();
@@ -98,8 +105,24 @@ Status MakeDescs(DType dt, DType yt, int64_t m, int64_t n, int64_t k, int64_t ld
   return OkStatus();
 }
 
+// Milliseconds one matmul with `algo` takes (median-free: the minimum of kTuneReps after a
+// warm-up run), or a negative value when the algorithm fails to run.
+using TimeAlgo = std::function<float(const cublasLtMatmulAlgo_t&)>;
+
+// The fastest of the candidates by `time` (the first, the heuristic's choice, on ties).
+int PickFastest(const cublasLtMatmulHeuristicResult_t* results, int found, const TimeAlgo& time) {
+  int best = 0;
+  float best_ms = std::numeric_limits<float>::infinity();
+  for (int i = 0; i < found; ++i) {
+    if (results[i].state != CUBLAS_STATUS_SUCCESS) continue;
+    const float ms = time(results[i].algo);
+    if (ms >= 0 && ms < best_ms * 0.98f) best = i, best_ms = ms;
+  }
+  return best;
+}
+
 Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&align)[4],
-                cublasLtMatmulAlgo_t* algo) {
+                const TimeAlgo* time, cublasLtMatmulAlgo_t* algo) {
   auto it = dev.algos.find(key);
   if (it != dev.algos.end()) {
     *algo = it->second;
@@ -117,18 +140,43 @@ Status FindAlgo(LtDevice& dev, const AlgoKey& key, Descs& d, const uint32_t (&al
   for (int i = 0; i < 4; ++i)
     LT_RETURN_IF_ERROR(
         cublasLtMatmulPreferenceSetAttribute(d.pref, attrs[i], &align[i], sizeof(align[i])));
-  cublasLtMatmulHeuristicResult_t result{};
+  cublasLtMatmulHeuristicResult_t results[kTuneCandidates] = {};
   int found = 0;
-  const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(dev.handle, d.op, d.a, d.b, d.c, d.c,
-                                                           d.pref, 1, &result, &found);
+  const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(
+      dev.handle, d.op, d.a, d.b, d.c, d.c, d.pref, time ? kTuneCandidates : 1, results, &found);
   if (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found < 1)) {
     dev.no_algo.insert(key);
     return UnimplementedError(fmt::format("{}: cuBLASLt found no algorithm", kOp));
   }
   RETURN_IF_ERROR(LtStatus(hs, "cublasLtMatmulAlgoGetHeuristic"));
-  dev.algos.emplace(key, result.algo);
-  *algo = result.algo;
+  const int pick = time && found > 1 ? PickFastest(results, found, *time) : 0;
+  dev.algos.emplace(key, results[pick].algo);
+  *algo = results[pick].algo;
   return OkStatus();
+}
+
+// Minimum over kTuneReps of one `run` on `stream` (after one untimed run), in ms; -1 when a run
+// fails. Synchronises the stream.
+float TimeMatmul(cudaStream_t stream, const std::function<cublasStatus_t()>& run) {
+  if (run() != CUBLAS_STATUS_SUCCESS) return -1.f;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess) return -1.f;
+  float best = -1.f;
+  for (int r = 0; r < kTuneReps; ++r) {
+    cudaEventRecord(start, stream);
+    const cublasStatus_t st = run();
+    cudaEventRecord(stop, stream);
+    float ms = 0;
+    if (st != CUBLAS_STATUS_SUCCESS || cudaEventSynchronize(stop) != cudaSuccess ||
+        cudaEventElapsedTime(&ms, start, stop) != cudaSuccess) {
+      best = -1.f;
+      break;
+    }
+    if (best < 0 || ms < best) best = ms;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
 }
 
 // y[n, m] += bias[m] (bias of any float dtype): convert it to y's dtype, then a pointwise add
@@ -188,9 +236,20 @@ Status LtGemm(const ExecCtx& ctx, LtDevice& dev, const GemmArgs& g) {
                     g.bias ? Alignment(g.bias) : 0u,
                     g.ldx,
                     g.ldy};
-  cublasLtMatmulAlgo_t algo;
-  RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &algo));
   const float alpha = 1.f, beta = 0.f;
+  // Timing runs write y (overwritten by the real call below) and only happen outside capture.
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  const bool tune = g_autotune.load(std::memory_order_relaxed) &&
+                    cudaStreamIsCapturing(stream, &capture) == cudaSuccess &&
+                    capture == cudaStreamCaptureStatusNone;
+  const TimeAlgo time = [&](const cublasLtMatmulAlgo_t& a) {
+    return TimeMatmul(stream, [&] {
+      return cublasLtMatmul(dev.handle, d.op, &alpha, g.w, d.a, g.x, d.b, &beta, g.y, d.c, g.y,
+                            d.c, &a, ws_it->second.data(), kWorkspaceBytes, stream);
+    });
+  };
+  cublasLtMatmulAlgo_t algo;
+  RETURN_IF_ERROR(FindAlgo(dev, key, d, align, tune ? &time : nullptr, &algo));
   const cublasStatus_t st =
       cublasLtMatmul(dev.handle, d.op, &alpha, g.w, d.a, g.x, d.b, &beta, g.y, d.c, g.y, d.c, &algo,
                      ws_it->second.data(), kWorkspaceBytes, stream);
@@ -216,6 +275,8 @@ Status BlasGemm(const ExecCtx& ctx, LtDevice& dev, const GemmArgs& g) {
 }
 
 }  // namespace
+
+void SetGemmAutotune(bool on) { g_autotune.store(on, std::memory_order_relaxed); }
 
 Status Linear(const ExecCtx& ctx, const void* x, DType x_dtype, int64_t ldx, const void* w,
               DType w_dtype, const void* bias, DType bias_dtype, void* y, DType y_dtype,

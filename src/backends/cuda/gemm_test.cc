@@ -1,6 +1,9 @@
 // cuBLASLt Linear vs a double-precision host GEMM, awkward shapes, with and without bias.
+#include <span>
+
 #include "backends/cuda/allocator.h"
 #include "backends/cuda/cuda_test_util.h"
+#include "ops/graph.h"
 
 namespace pagellm::cuda {
 namespace {
@@ -18,14 +21,10 @@ class CudaGemm : public ::testing::TestWithParam<DType> {
   std::mt19937 rng_{42};
 };
 
-TEST_P(CudaGemm, MatchesReference) {
-  const DType dt = GetParam();
-  const GemmCase cases[] = {{1, 64, 48, false},      {7, 129, 65, true},    {33, 256, 96, true},
-                            {128, 1024, 520, false}, {300, 40, 1000, true}, {2, 4096, 8, false},
-                            {3, 1001, 4096, true},   {4, 130, 264, true}};  // last two: GEMV path
+void CheckCases(DType dt, std::span<const GemmCase> cases, std::mt19937& rng) {
   for (const GemmCase& c : cases) {
-    auto x = RandomValues(rng_, c.t * c.in, dt), w = RandomValues(rng_, c.out * c.in, dt);
-    auto b = RandomValues(rng_, c.out, dt);
+    auto x = RandomValues(rng, c.t * c.in, dt), w = RandomValues(rng, c.out * c.in, dt);
+    auto b = RandomValues(rng, c.out, dt);
     Tensor dx = ToDevice(x, Shape{c.t, c.in}, dt), dw = ToDevice(w, Shape{c.out, c.in}, dt);
     Tensor db = ToDevice(b, Shape{c.out}, dt), y = Poisoned(Shape{c.t, c.out}, dt);
     Status st = ops::Linear(GpuCtx(), dx, dw, c.bias ? &db : nullptr, y);
@@ -40,6 +39,28 @@ TEST_P(CudaGemm, MatchesReference) {
     EXPECT_LE(RelError(ToHostFloats(y), ref), Tolerance(dt))
         << c.t << "x" << c.in << "x" << c.out << " bias " << c.bias;
   }
+}
+
+TEST_P(CudaGemm, MatchesReference) {
+  const GemmCase cases[] = {{1, 64, 48, false},      {7, 129, 65, true},    {33, 256, 96, true},
+                            {128, 1024, 520, false}, {300, 40, 1000, true}, {2, 4096, 8, false},
+                            {3, 1001, 4096, true},   {4, 130, 264, true},  // GEMV path
+                            // Decode-sized batches: row tails, long k.
+                            {5, 64, 8, false},       {16, 4096, 200, true}, {37, 1000, 4104, false},
+                            {64, 14336, 72, true},   {9, 8, 1, true}};
+  CheckCases(GetParam(), cases, rng_);
+}
+
+// Under an AutotuneScope the first call of a shape times cuBLASLt's candidates (writing y
+// several times) and keeps the fastest: results stay correct, then and on later calls. Shapes
+// of their own, so that no earlier test has cached an untuned algorithm for them.
+TEST_P(CudaGemm, AutotunedMatchesReference) {
+  const GemmCase cases[] = {{17, 512, 384, true}, {256, 768, 1024, false}, {64, 2048, 520, true}};
+  {
+    ops::AutotuneScope tune(GpuCtx());
+    CheckCases(GetParam(), cases, rng_);
+  }
+  CheckCases(GetParam(), cases, rng_);
 }
 
 // A float32 bias on a half-precision GEMM takes the separate broadcast-add path.

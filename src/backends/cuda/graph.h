@@ -27,4 +27,9 @@ class CudaGraph {
 StatusOr<std::unique_ptr<CudaGraph>> CaptureGraph(const ExecCtx& ctx,
                                                   const std::function<Status()>& body);
 
+// While on (process-wide), Linear times cuBLASLt's candidate algorithms the first time it sees
+// a shape outside graph capture and keeps the fastest (gemm.cc); off, it keeps the heuristic's
+// first choice. ops::AutotuneScope turns it on for the runner's warm-up.
+void SetGemmAutotune(bool on);
+
 }  // namespace pagellm::cuda

@@ -67,6 +67,20 @@ struct NormArgs {
 // x (and residual) of `dtype`; out of `out_dtype` (any float type).
 cudaError_t Norm(DType dtype, DType out_dtype, const NormArgs& args, cudaStream_t stream);
 
+// ---- KV cache write (kv_cache.cu) ----
+struct KVWriteArgs {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t k_stride_t = 0, k_stride_h = 0, v_stride_t = 0, v_stride_h = 0;
+  const int32_t* slot_mapping = nullptr;
+  int64_t num_tokens = 0;
+  int64_t num_slots = 0;  // num_blocks * block_size; slots outside [0, num_slots) are skipped
+  int num_kv_heads = 0, head_dim = 0;
+  void* k_cache = nullptr;
+  void* v_cache = nullptr;
+};
+cudaError_t WriteKV(DType dtype, const KVWriteArgs& args, cudaStream_t stream);
+
 // ---- rotary (rotary.cu) ----
 struct RotaryArgs {
   const int32_t* positions = nullptr;
@@ -81,22 +95,12 @@ struct RotaryArgs {
   void* k = nullptr;
   int64_t k_stride_t = 0, k_stride_h = 0;
   int num_k_heads = 0;
+  // Fused KV write (ApplyRotaryWriteKV): with kv.slot_mapping set, each token's rotated k row
+  // and its v row then go to the cache (kv.k is this k). Tokens at positions outside the table
+  // are written unrotated.
+  KVWriteArgs kv;
 };
 cudaError_t Rotary(DType dtype, const RotaryArgs& args, cudaStream_t stream);
-
-// ---- KV cache write (kv_cache.cu) ----
-struct KVWriteArgs {
-  const void* k = nullptr;
-  const void* v = nullptr;
-  int64_t k_stride_t = 0, k_stride_h = 0, v_stride_t = 0, v_stride_h = 0;
-  const int32_t* slot_mapping = nullptr;
-  int64_t num_tokens = 0;
-  int64_t num_slots = 0;  // num_blocks * block_size; slots outside [0, num_slots) are skipped
-  int num_kv_heads = 0, head_dim = 0;
-  void* k_cache = nullptr;
-  void* v_cache = nullptr;
-};
-cudaError_t WriteKV(DType dtype, const KVWriteArgs& args, cudaStream_t stream);
 
 // ---- paged attention (attention.cu) ----
 struct AttentionArgs {
@@ -153,12 +157,23 @@ cudaError_t Gemv(DType dtype, DType y_dtype, const GemvArgs& args, cudaStream_t 
 // serving its whole query group (heads_per_cta = group <= 16), K/V staged with cp.async.
 // REQUIRES: 16-byte aligned k_cache / v_cache.
 bool AttentionDecodeTiledSupported(DType dtype, int head_dim, int group);
+// Tensor-core decode (attention_decode_mma.cu): f16/bf16, head_dim 64 or 128, group <= 16;
+// K/V caches 16-byte aligned, q 4-byte aligned with even strides. Same launch arguments as the
+// tiled kernel (heads_per_cta = group, num_splits/split_chunk, part_o/part_ml).
+bool AttentionDecodeMmaSupported(DType dtype, int head_dim, int group);
+cudaError_t AttentionDecodeMma(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 cudaError_t AttentionDecodeTiled(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 // Tensor-core prefill (attention_tc.cu): f16/bf16, head_dim % 16 == 0 and <= 128. A CTA holds
 // AttentionTcRows() rows (tile_tokens * heads_per_cta <= that). SmemBytes is 0 if unsupported.
 int AttentionTcRows();
 size_t AttentionTcSmemBytes(DType dtype, int head_dim);
 cudaError_t AttentionPrefillTC(DType dtype, const AttentionArgs& args, cudaStream_t stream);
+// FlashAttention-2 style prefill (attention_prefill_mma.cu): f16/bf16, head_dim 64 or 128, up to
+// AttentionPrefillMmaRows() rows a CTA; K/V caches 16-byte aligned, q and out 4-byte aligned
+// with even strides.
+int AttentionPrefillMmaRows();
+bool AttentionPrefillMmaSupported(DType dtype, int head_dim);
+cudaError_t AttentionPrefillMma(DType dtype, const AttentionArgs& args, cudaStream_t stream);
 
 // ---- sampling (sampling.cu, sampling_prep.cu) ----
 // One row's parameters on the device, with the slots the host assigned: prep_slot >= 0 gives
@@ -178,11 +193,13 @@ struct SampleOut {
   int64_t max_top = 0;
 };
 // Everything on the device. Launches the prep kernel when any_prep (some row has a prep slot
-// or appends to its history), then one CTA per row.
+// or appends to its history), then one CTA per row: one launch for the rows that need a top-k /
+// top-p search (any_radix: SampleNeedsRadix), one for the others (any_plain).
+bool SampleNeedsRadix(const ops::SampleRowParams& p, int64_t vocab);
 cudaError_t Sample(const void* logits, DType dtype, int64_t ld, int64_t rows, int64_t vocab,
                    const SampleRowDev* dev_rows, const ops::LogitEdit* dev_edits,
-                   const int32_t* dev_appends, bool any_prep, float* processed, int32_t* counts,
-                   const SampleOut& out, cudaStream_t stream);
+                   const int32_t* dev_appends, bool any_prep, bool any_plain, bool any_radix,
+                   float* processed, int32_t* counts, const SampleOut& out, cudaStream_t stream);
 // Appends history tokens, then writes processed rows (edits, then penalties); launched by Sample.
 cudaError_t SamplePrep(const void* logits, DType dtype, int64_t ld, int64_t rows, int64_t vocab,
                        const SampleRowDev* dev_rows, const ops::LogitEdit* dev_edits,

@@ -1,25 +1,14 @@
 // Scatters this step's K/V rows into the paged cache at slot_mapping.
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/kv_row.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
 
 template <typename T>
 __global__ void WriteKVKernel(KVWriteArgs p) {
-  const int64_t t = blockIdx.x;
-  const int64_t slot = p.slot_mapping[t];
-  if (slot < 0 || slot >= p.num_slots) return;  // -1: padding token, nothing to store
-  const int row = p.num_kv_heads * p.head_dim;
-  T* kc = static_cast<T*>(p.k_cache) + slot * row;
-  T* vc = static_cast<T*>(p.v_cache) + slot * row;
-  const T* k = static_cast<const T*>(p.k) + t * p.k_stride_t;
-  const T* v = static_cast<const T*>(p.v) + t * p.v_stride_t;
-  for (int i = threadIdx.x; i < row; i += blockDim.x) {
-    const int h = i / p.head_dim, d = i % p.head_dim;
-    kc[i] = k[h * p.k_stride_h + d];
-    vc[i] = v[h * p.v_stride_h + d];
-  }
+  WriteKVRow<T>(p, blockIdx.x);
 }
 
 template <typename T>

@@ -1,6 +1,8 @@
-// Rotary position embedding applied in place to q and k (NeoX halves or GPT-J pairs).
+// Rotary position embedding applied in place to q and k (NeoX halves or GPT-J pairs), and,
+// for ApplyRotaryWriteKV, the token's K/V rows then written to the paged cache.
 #include "backends/cuda/device_utils.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/kv_row.cuh"
 
 namespace pagellm::cuda::kernels {
 namespace {
@@ -25,13 +27,18 @@ template <typename T>
 __global__ void RotaryKernel(RotaryArgs p) {
   const int64_t t = blockIdx.x;
   const int64_t pos = p.positions[t];
-  if (pos < 0 || pos >= p.max_positions) return;  // documented: row left unrotated
-  const float* cs = p.cos_sin + pos * p.rot_dim;
-  RotateHeads(static_cast<T*>(p.q) + t * p.q_stride_t, p.q_stride_h, p.num_q_heads, p.rot_dim,
-              p.neox, cs);
-  if (p.k)
-    RotateHeads(static_cast<T*>(p.k) + t * p.k_stride_t, p.k_stride_h, p.num_k_heads, p.rot_dim,
+  if (pos >= 0 && pos < p.max_positions) {  // documented: else the row is left unrotated
+    const float* cs = p.cos_sin + pos * p.rot_dim;
+    RotateHeads(static_cast<T*>(p.q) + t * p.q_stride_t, p.q_stride_h, p.num_q_heads, p.rot_dim,
                 p.neox, cs);
+    if (p.k)
+      RotateHeads(static_cast<T*>(p.k) + t * p.k_stride_t, p.k_stride_h, p.num_k_heads,
+                  p.rot_dim, p.neox, cs);
+  }
+  if (p.kv.slot_mapping) {  // the same for every CTA
+    __syncthreads();        // the rotated k row, written by other threads, is read below
+    WriteKVRow<T>(p.kv, t);
+  }
 }
 
 template <typename T>

@@ -33,7 +33,7 @@ Status SampleRows(const ExecCtx& ctx, const void* logits, DType dtype, int64_t l
   RETURN_IF_ERROR(UseDevice(kOp, ctx));
   std::vector<kernels::SampleRowDev> dev(static_cast<size_t>(rows));
   int32_t num_prep = 0, num_count = 0;
-  bool any_append = false;
+  bool any_append = false, any_plain = false, any_radix = false;
   for (int64_t r = 0; r < rows; ++r) {
     kernels::SampleRowDev& d = dev[r];
     d.p = params[r];
@@ -41,6 +41,7 @@ Status SampleRows(const ExecCtx& ctx, const void* logits, DType dtype, int64_t l
     if (pen || d.p.allow_list || d.p.edits_end > d.p.edits_begin) d.prep_slot = num_prep++;
     if (pen) d.count_slot = num_count++;
     any_append = any_append || d.p.append_end > d.p.append_begin;
+    (kernels::SampleNeedsRadix(d.p, vocab) ? any_radix : any_plain) = true;
   }
   // One upload: [rows | edits | appends], staged by cudaMemcpyAsync from pageable memory
   // before it returns.
@@ -72,7 +73,8 @@ Status SampleRows(const ExecCtx& ctx, const void* logits, DType dtype, int64_t l
   const auto* dev_appends = reinterpret_cast<const int32_t*>(base + row_bytes + edit_bytes);
   PAGELLM_CUDA_RETURN_IF_ERROR(
       kOp, kernels::Sample(logits, dtype, ld, rows, vocab, dev_rows, dev_edits, dev_appends,
-                           num_prep > 0 || any_append, processed.data<float>(),
+                           num_prep > 0 || any_append, any_plain, any_radix,
+                           processed.data<float>(),
                            counts.data<int32_t>(), out, StreamOf(ctx)));
   return OkStatus();
 }

@@ -2,43 +2,106 @@
 // every filter of the CPU sampler keeps a set {x' >= threshold} (up to ties): min_p keeps
 // x' >= max + log(min_p); top_k keeps x' >= the k-th largest; top_p keeps the smallest top set
 // with mass >= top_p. k-th values and the top-p cut are found by a radix search over the
-// order-preserving integer image of the floats (32 passes over the row, each a block reduction).
-// Rows with edits or penalties are read from `processed` (sampling_prep.cu); logprobs always
-// from the raw logits.
+// order-preserving integer image of the floats (11 passes over the row, one 3-bit digit each,
+// with per-thread 8-bin histograms in registers). The draw is a lowest-index-first inverse CDF
+// over the kept tokens: one pass sums each warp's contiguous segment, then only the warp whose
+// segment holds the target scans it. Rows with edits or penalties are read from `processed`
+// (sampling_prep.cu); logprobs always from the raw logits.
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/sampling_block.cuh"
 
 namespace pagellm::cuda {
 namespace {
 
+// The row loops are latency-bound: as many loads in flight as possible.
 constexpr int kThreads = 1024;
+constexpr int kWarps = kThreads / 32;
+constexpr int kDigitBits = 3;  // 8 bins held in registers (1024 threads leave 64 registers)
+constexpr int kBins = 1 << kDigitBits;
 
 struct Shared {
   float fs[32];
   int64_t is[32];
   double ds[32];
+  double hist[kWarps][kBins];
+  double tot[kBins];
 };
+
+__device__ __forceinline__ double WarpSumD(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Block totals of every thread's histogram; every thread receives them in h.
+__device__ void BlockSumBins(double (&h)[kBins], Shared& sh) {
+#pragma unroll
+  for (int b = 0; b < kBins; ++b) h[b] = WarpSumD(h[b]);
+  __syncthreads();  // sh.hist / sh.tot may still be read by a previous call
+  if ((threadIdx.x & 31) == 0)
+#pragma unroll
+    for (int b = 0; b < kBins; ++b) sh.hist[threadIdx.x >> 5][b] = h[b];
+  __syncthreads();
+  if (threadIdx.x < kBins) {
+    double t = 0;
+    for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) t += sh.hist[w][threadIdx.x];
+    sh.tot[threadIdx.x] = t;
+  }
+  __syncthreads();
+#pragma unroll
+  for (int b = 0; b < kBins; ++b) h[b] = sh.tot[b];
+}
 
 // Largest key K with f(K) >= target, for f non-increasing in K; f(K) = sum over kept tokens
 // with Key(x') >= K of weight(x'). count=true: weight 1, else expf(x' - mx) (the same f32
-// weights as every other pass, summed in f64, so the passes agree with each other).
+// weights as every other pass, summed in f64, so the passes agree with each other). 0 when no
+// K > 0 qualifies. Digit by digit from the top: `above` is the weight of the kept tokens whose
+// key is above every key with the current prefix.
 __device__ uint32_t RadixSearch(const Row& r, float floor_x, float mx, bool count, double target,
-                                double* ds) {
-  uint32_t k = 0;
-  for (int bit = 31; bit >= 0; --bit) {
-    const uint32_t cand = k | (1u << bit);
-    double acc = 0;
+                                Shared& sh) {
+  uint32_t prefix = 0;
+  double above = 0;
+  for (int top = 32; top > 0;) {  // bits [shift, top) are this pass's digit
+    const int shift = top > kDigitBits ? top - kDigitBits : 0;
+    const uint32_t hi = top == 32 ? 0u : (0xffffffffu << top), mask = (1u << (top - shift)) - 1;
+    double h[kBins];
+#pragma unroll
+    for (int b = 0; b < kBins; ++b) h[b] = 0;
+#pragma unroll 2
     for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) {
       const float x = r.At(i);
-      if (x >= floor_x && Key(x) >= cand) acc += count ? 1.0 : double(expf(x - mx));
+      const uint32_t k = Key(x);
+      if (!(x >= floor_x) || (k & hi) != prefix) continue;
+      const uint32_t digit = (k >> shift) & mask;
+      const double w = count ? 1.0 : double(expf(x - mx));
+#pragma unroll
+      for (int b = 0; b < kBins; ++b) h[b] += digit == static_cast<uint32_t>(b) ? w : 0.0;
     }
-    if (BlockSumD(acc, ds) >= target) k = cand;
+    BlockSumBins(h, sh);
+    int chosen = -1;
+    double cum = above;
+    for (int b = static_cast<int>(mask); b >= 0; --b) {
+      if (cum + h[b] >= target) {
+        chosen = b;
+        break;
+      }
+      cum += h[b];
+    }
+    if (chosen < 0) {
+      if (top == 32) return 0;  // even every kept token together falls short
+      chosen = 0;               // rounding between passes: the smallest key of the prefix
+      cum = above;
+      for (int b = 1; b <= static_cast<int>(mask); ++b) cum += h[b];
+    }
+    above = cum;
+    prefix |= static_cast<uint32_t>(chosen) << shift;
+    top = shift;
   }
-  return k;
+  return prefix;
 }
 
 __device__ double KeptMass(const Row& r, float floor_x, float mx, double* ds) {
   double total = 0;
+#pragma unroll 2
   for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) {
     const float x = r.At(i);
     if (x >= floor_x) total += double(expf(x - mx));
@@ -46,67 +109,93 @@ __device__ double KeptMass(const Row& r, float floor_x, float mx, double* ds) {
   return BlockSumD(total, ds);
 }
 
-// Lowest-index-first inverse CDF over the kept tokens {x' >= floor_x}, in chunks of blockDim.x;
-// -1 when rounding leaves the target unreached.
-__device__ int64_t InverseCdf(const Row& r, float floor_x, float mx, double target, Shared& sh) {
-  double carried = 0;
-  int64_t token = -1;
-  for (int64_t c0 = 0; c0 < r.n && token < 0; c0 += blockDim.x) {
-    const int64_t i = c0 + threadIdx.x;
-    const float x = i < r.n ? r.At(i) : -INFINITY;
-    const double w = x >= floor_x ? double(expf(x - mx)) : 0.0;
-    double s = w;  // inclusive scan: warp scan, then warp totals
-    for (int o = 1; o < 32; o <<= 1) {
-      const double y = __shfl_up_sync(0xffffffffu, s, o);
-      if ((threadIdx.x & 31) >= o) s += y;
+// The lowest index whose inclusive cumulative kept mass exceeds u * (total kept mass), the
+// total summed here as well; -1 when no token is kept.
+__device__ int64_t DrawKept(const Row& r, float floor_x, float mx, double u, Shared& sh) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  const int64_t seg = ((r.n + nw - 1) / nw + 31) / 32 * 32;
+  auto weight = [&](int64_t i, int64_t end) {
+    const float x = i < end ? r.At(i) : -INFINITY;
+    return x >= floor_x ? double(expf(x - mx)) : 0.0;
+  };
+  const int64_t b0 = warp * seg, e0 = b0 + seg < r.n ? b0 + seg : r.n;
+  double acc = 0;
+#pragma unroll 2
+  for (int64_t i = b0 + lane; i < e0; i += 32) acc += weight(i, e0);
+  acc = WarpSumD(acc);
+  __syncthreads();  // sh.ds / sh.is may still be read by a previous call
+  if (lane == 0) sh.ds[warp] = acc;
+  __syncthreads();
+  double total = 0;
+  for (int w = 0; w < nw; ++w) total += sh.ds[w];
+  const double target = u * total;
+  double before = 0;
+  int tw = -1;  // the same on every thread: the first warp whose segment passes the target
+  for (int w = 0; w < nw; ++w) {
+    if (sh.ds[w] > 0 && before + sh.ds[w] > target) {
+      tw = w;
+      break;
     }
-    __syncthreads();
-    if ((threadIdx.x & 31) == 31) sh.ds[threadIdx.x >> 5] = s;
-    __syncthreads();
-    double before = carried, chunk = 0;
-    for (int wi = 0; wi < static_cast<int>(threadIdx.x >> 5); ++wi) before += sh.ds[wi];
-    for (int wi = 0; wi < static_cast<int>(blockDim.x >> 5); ++wi) chunk += sh.ds[wi];
-    const bool hit = w > 0 && before + s > target;
-    sh.is[0] = INT64_MAX;
-    __syncthreads();
-    if (hit)
-      atomicMin(reinterpret_cast<unsigned long long*>(&sh.is[0]),
-                static_cast<unsigned long long>(i));
-    __syncthreads();
-    if (sh.is[0] != INT64_MAX) token = sh.is[0];
-    carried += chunk;
-    __syncthreads();
+    before += sh.ds[w];
   }
-  return token;
+  if (tw < 0) {  // nothing kept, or u rounds onto the total: the last kept token
+    for (int w = nw - 1; w >= 0 && tw < 0; --w)
+      if (sh.ds[w] > 0) tw = w;
+    before = -1.0;  // every kept token of that segment "passes"; the last one is taken below
+  }
+  if (warp == tw) {
+    const int64_t b = tw * seg, e = b + seg < r.n ? b + seg : r.n;
+    double carried = before;
+    int64_t token = -1, last = -1;
+    for (int64_t c0 = b; c0 < e && token < 0; c0 += 32) {
+      const double w = weight(c0 + lane, e);
+      double s = w;  // inclusive warp scan
+      for (int o = 1; o < 32; o <<= 1) {
+        const double y = __shfl_up_sync(0xffffffffu, s, o);
+        if (lane >= o) s += y;
+      }
+      const unsigned kept = __ballot_sync(0xffffffffu, w > 0);
+      if (kept) last = c0 + 31 - __clz(kept);
+      const unsigned hit = __ballot_sync(0xffffffffu, w > 0 && carried + s > target);
+      if (hit && before >= 0) token = c0 + __ffs(hit) - 1;
+      carried += __shfl_sync(0xffffffffu, s, 31);
+    }
+    if (lane == 0) sh.is[0] = token >= 0 ? token : last;
+  }
+  if (tw < 0 && threadIdx.x == 0) sh.is[0] = -1;
+  __syncthreads();
+  return sh.is[0];
 }
 
 // temperature -> min_p -> top_k -> top_p -> draw (r already divides by the temperature).
+// Rows that need the radix search (top-k or top-p) run in their own launch: its histogram
+// registers would halve the occupancy of the plain (greedy / temperature / min-p) rows.
+__host__ __device__ inline bool NeedsRadix(const ops::SampleRowParams& pr, int64_t vocab) {
+  return pr.temperature >= 1e-5 && ((pr.top_k > 0 && pr.top_k < vocab) || pr.top_p < 1);
+}
+
+template <bool kRadix>
 __device__ int64_t SampleFiltered(const Row& r, const ops::SampleRowParams& pr, Shared& sh) {
   float mx = -INFINITY;
+#pragma unroll 2
   for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x) mx = fmaxf(mx, r.At(i));
   mx = BlockMaxF(mx, sh.fs);
   float floor_x = -FLT_MAX;  // kept: x' >= floor_x (and finite)
   if (pr.min_p > 0) floor_x = fmaxf(floor_x, mx + logf(static_cast<float>(pr.min_p)));
-  if (pr.top_k > 0 && pr.top_k < r.n) {
-    // K == 0: fewer than top_k tokens survive min_p, nothing more to cut.
-    const uint32_t k = RadixSearch(r, floor_x, mx, true, pr.top_k, sh.ds);
-    if (k != 0) floor_x = fmaxf(floor_x, Unkey(k));
+  if constexpr (kRadix) {
+    if (pr.top_k > 0 && pr.top_k < r.n) {
+      // K == 0: fewer than top_k tokens survive min_p, nothing more to cut.
+      const uint32_t k = RadixSearch(r, floor_x, mx, true, pr.top_k, sh);
+      if (k != 0) floor_x = fmaxf(floor_x, Unkey(k));
+    }
+    if (pr.top_p < 1) {
+      const double total = KeptMass(r, floor_x, mx, sh.ds);
+      const uint32_t k = RadixSearch(r, floor_x, mx, false, pr.top_p * total, sh);
+      if (k != 0) floor_x = fmaxf(floor_x, Unkey(k));
+    }
   }
-  if (pr.top_p < 1) {
-    const double total = KeptMass(r, floor_x, mx, sh.ds);
-    const uint32_t k = RadixSearch(r, floor_x, mx, false, pr.top_p * total, sh.ds);
-    if (k != 0) floor_x = fmaxf(floor_x, Unkey(k));
-  }
-  const double total = KeptMass(r, floor_x, mx, sh.ds);
-  const int64_t token = InverseCdf(r, floor_x, mx, pr.u * total, sh);
-  if (token >= 0) return token;
-  // Rounding with u close to 1: the last kept token.
-  float lv = -INFINITY;
-  int64_t li = INT64_MAX;
-  for (int64_t i = threadIdx.x; i < r.n; i += blockDim.x)
-    if (r.At(i) >= floor_x) lv = 0.f, li = -i;  // the largest i wins as the lowest -i
-  BlockBest(lv, li, sh.fs, sh.is);
-  return li == INT64_MAX ? 0 : -li;
+  const int64_t token = DrawKept(r, floor_x, mx, pr.u, sh);
+  return token >= 0 ? token : 0;
 }
 
 // Raw logprob of the token, its rank, and the top n (value desc, id asc), as the CPU computes
@@ -114,9 +203,11 @@ __device__ int64_t SampleFiltered(const Row& r, const ops::SampleRowParams& pr, 
 __device__ void WriteLogprobs(const Row& raw, int64_t row, int64_t token, int n,
                               const kernels::SampleOut& out, Shared& sh) {
   float mx = -INFINITY;
+#pragma unroll 2
   for (int64_t i = threadIdx.x; i < raw.n; i += blockDim.x) mx = fmaxf(mx, raw.At(i));
   mx = BlockMaxF(mx, sh.fs);
   double sum = 0;
+#pragma unroll 2
   for (int64_t i = threadIdx.x; i < raw.n; i += blockDim.x) sum += exp(double(raw.At(i)) - mx);
   const double lse = mx + log(BlockSumD(sum, sh.ds));
   auto lp = [&](int64_t i) { return static_cast<float>(double(raw.At(i)) - lse); };
@@ -147,13 +238,15 @@ __device__ void WriteLogprobs(const Row& raw, int64_t row, int64_t token, int n,
   }
 }
 
-__global__ void __launch_bounds__(kThreads)
+template <bool kRadix>
+__global__ void __launch_bounds__(kThreads, kRadix ? 1 : 2)  // plain rows: 2 CTAs per SM
     SampleKernel(const void* logits, DType dt, int64_t ld, int64_t vocab,
                  const kernels::SampleRowDev* rows, const float* processed,
                  kernels::SampleOut out) {
   __shared__ Shared sh;
   const kernels::SampleRowDev& d = rows[blockIdx.x];  // read through the cache, not registers
   const ops::SampleRowParams& pr = d.p;
+  if (NeedsRadix(pr, vocab) != kRadix) return;  // the other launch's row
   const int64_t es = dt == DType::kF32 ? 4 : 2;
   const Row raw{static_cast<const char*>(logits) + blockIdx.x * ld * es, dt, vocab, 1.f};
   const Row x =
@@ -162,16 +255,17 @@ __global__ void __launch_bounds__(kThreads)
   if (pr.temperature < 1e-5) {
     float bv = -INFINITY;
     int64_t bi = INT64_MAX;
+#pragma unroll 2
     for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
       const float v = x.At(i);
-      if (Better(v, i, bv, bi)) bv = v, bi = i;
+      if (v > bv) bv = v, bi = i;  // increasing i: the first of equal values stays
     }
     BlockBest(bv, bi, sh.fs, sh.is);
     token = bi == INT64_MAX ? 0 : bi;
   } else {
     Row scaled = x;
     scaled.t_div = static_cast<float>(pr.temperature);
-    token = SampleFiltered(scaled, pr, sh);
+    token = SampleFiltered<kRadix>(scaled, pr, sh);
   }
   if (pr.num_top_logprobs >= 0 && (out.logprobs || out.ranks || out.top_ids)) {
     const int64_t want = pr.num_top_logprobs < out.max_top ? pr.num_top_logprobs : out.max_top;
@@ -186,18 +280,25 @@ __global__ void __launch_bounds__(kThreads)
 
 namespace pagellm::cuda::kernels {
 
+bool SampleNeedsRadix(const ops::SampleRowParams& p, int64_t vocab) { return NeedsRadix(p, vocab); }
+
 cudaError_t Sample(const void* logits, DType dtype, int64_t ld, int64_t rows, int64_t vocab,
                    const SampleRowDev* dev_rows, const ops::LogitEdit* dev_edits,
-                   const int32_t* dev_appends, bool any_prep, float* processed, int32_t* counts,
-                   const SampleOut& out, cudaStream_t stream) {
+                   const int32_t* dev_appends, bool any_prep, bool any_plain, bool any_radix,
+                   float* processed, int32_t* counts, const SampleOut& out, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   if (any_prep) {
     cudaError_t err = SamplePrep(logits, dtype, ld, rows, vocab, dev_rows, dev_edits, dev_appends,
                                  processed, counts, stream);
     if (err != cudaSuccess) return err;
   }
-  SampleKernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, dtype, ld, vocab,
-                                                                     dev_rows, processed, out);
+  const unsigned grid = static_cast<unsigned>(rows);
+  if (any_plain)
+    SampleKernel<false><<<grid, kThreads, 0, stream>>>(logits, dtype, ld, vocab, dev_rows,
+                                                       processed, out);
+  if (any_radix)
+    SampleKernel<true><<<grid, kThreads, 0, stream>>>(logits, dtype, ld, vocab, dev_rows,
+                                                      processed, out);
   return cudaGetLastError();
 }
 

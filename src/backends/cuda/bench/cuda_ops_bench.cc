@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_ops.h"
+#include "backends/cuda/graph.h"
 #include "ops/ops.h"
 
 namespace pagellm::cuda {
@@ -107,7 +108,8 @@ void BenchGemm(bool quick) {
       {"qkv", 6144, 4096}, {"o", 4096, 4096}, {"gate_up", 28672, 4096}, {"down", 4096, 14336}};
   const std::vector<int64_t> tokens = quick
                                           ? std::vector<int64_t>{1, 128, 4096}
-                                          : std::vector<int64_t>{1, 16, 64, 256, 1024, 4096, 8192};
+                                          : std::vector<int64_t>{1, 8, 16, 32, 64, 128, 256,
+                                                                 1024, 4096, 8192};
   for (const Proj& p : projs) {
     Tensor w = Random(Shape{p.out, p.in}, DType::kBF16, 3);
     for (int64_t t : tokens) {
@@ -169,7 +171,8 @@ void BenchAttention(bool quick) {
   };
   std::vector<Case> cases = {{1, 2048, 1},    {1, 32768, 1},   {8, 4096, 1},
                              {64, 2048, 1},   {256, 1024, 1},  {256, 4096, 1},
-                             {1, 2048, 2048}, {1, 8192, 8192}, {4, 4096, 512}};
+                             {1000, 400, 1},  {1, 2048, 2048}, {1, 8192, 8192},
+                             {4, 4096, 512},  {100, 160, 160}};
   if (quick) cases = {{1, 32768, 1}, {64, 2048, 1}, {1, 2048, 2048}};
   for (const Case& c : cases) {
     Batch b = MakeBatch(c.seqs, c.context, c.qlen, bs);
@@ -222,9 +225,11 @@ void BenchSampling() {
       const char* name;
       double t, top_p, rep;
       int top_k;
+      bool logprobs = true;
     };
     const Mode modes[] = {{"greedy", 0, 1, 1, 0},
                           {"temperature", 0.8, 1, 1, 0},
+                          {"temperature", 1.0, 1, 1, 0, false},  // what bench throughput asks
                           {"top_k50+top_p0.9", 0.8, 0.9, 1, 50},
                           {"top_k50+top_p0.9+penalties", 0.8, 0.9, 1.1, 50}};
     for (const Mode& mode : modes) {
@@ -233,7 +238,7 @@ void BenchSampling() {
       row.top_p = mode.top_p;
       row.top_k = mode.top_k;
       row.u = 0.5;
-      row.num_top_logprobs = 0;
+      row.num_top_logprobs = mode.logprobs ? 0 : -1;
       if (mode.rep != 1) {
         row.repetition_penalty = mode.rep;
         row.frequency_penalty = 0.1;
@@ -244,11 +249,12 @@ void BenchSampling() {
       std::vector<ops::SampleRowParams> params(rows, row);
       ops::SampleOutputs out;
       out.ids = *ids;
-      out.logprobs = *lps;
+      if (mode.logprobs) out.logprobs = *lps;
       double ms =
           MedianMs([&] { BENCH_CHECK(ops::SampleRows(kCtx, logits, params, {}, {}, out)); });
-      Row("sample", fmt::format("{} B={} V={} (+logprobs)", mode.name, rows, vocab), ms, 0,
-          4.0 * rows * vocab);
+      Row("sample", fmt::format("{} B={} V={}{}", mode.name, rows, vocab,
+                                mode.logprobs ? " (+logprobs)" : ""),
+          ms, 0, 4.0 * rows * vocab);
     }
   }
 }
@@ -258,7 +264,12 @@ void BenchSampling() {
 
 int main(int argc, char** argv) {
   using namespace pagellm::cuda;  // NOLINT
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false, autotune = false;
+  for (int i = 1; i < argc; ++i) {
+    quick = quick || std::strcmp(argv[i], "--quick") == 0;
+    autotune = autotune || std::strcmp(argv[i], "--autotune") == 0;  // GEMM algorithms timed
+  }
+  SetGemmAutotune(autotune);
   InitCudaBackend();
   if (DeviceCount() == 0) {
     fmt::print(stderr, "cuda_ops_bench: no CUDA device\n");
