@@ -8,6 +8,7 @@
 #include "base/logging.h"
 #include "base/phase_timer.h"
 #include "engine/engine_setup.h"
+#include "engine/step_outputs.h"
 #include "engine/tp_leader.h"
 #include "ops/op_profile.h"
 #include "sample/stop_checker.h"
@@ -182,17 +183,8 @@ StatusOr<std::vector<RequestOutput>> LLMEngine::Step() {
 StatusOr<std::vector<RequestOutput>> LLMEngine::FinishStep(const SchedulerOutput& sched,
                                                            ModelRunnerOutput& run) {
   std::optional<ScopedPhase> phase(std::in_place, "engine.update+output");
-  std::vector<EngineCoreOutput> core = scheduler_->Update(sched, run);
-  std::map<std::string, std::vector<TokenLogprobs>> prompt_lp;
-  for (size_t i = 0; i < run.prompt_logprobs.size(); ++i) {
-    if (!run.prompt_logprobs[i].empty()) prompt_lp[run.req_ids[i]] = std::move(run.prompt_logprobs[i]);
-  }
-  for (const auto& o : core) generation_tokens_ += static_cast<int64_t>(o.new_token_ids.size());
-  OutputProcessor::Result result = output_processor_->Process(core, prompt_lp);
-  for (const auto& [child, stop] : result.stopped_by_string) {
-    Status s = scheduler_->FinishRequest(child, FinishReason::kStop, stop);
-    if (!s.ok()) LOG_DEBUG("stop string for {}: {}", child, s.ToString());
-  }
+  OutputProcessor::Result result =
+      ProcessStepOutputs(*scheduler_, *output_processor_, sched, run, generation_tokens_);
   if (!sync_requests_.empty())
     for (const RequestOutput& o : result.outputs)
       if (o.finished) sync_requests_.erase(o.request_id);

@@ -89,8 +89,14 @@ size_t OutputProcessor::VisibleTextLength(const Parent& p, const Child& c) const
 RequestOutput OutputProcessor::Build(Parent& p, bool finished) {
   RequestOutput out;
   out.request_id = p.id;
-  out.prompt = p.prompt;
-  out.prompt_token_ids = p.prompt_token_ids;
+  // A finished request is erased right after its last Build: move its big vectors out.
+  if (finished) {
+    out.prompt = std::move(p.prompt);
+    out.prompt_token_ids = std::move(p.prompt_token_ids);
+  } else {
+    out.prompt = p.prompt;
+    out.prompt_token_ids = p.prompt_token_ids;
+  }
   out.finished = finished;
   out.num_cached_tokens = p.num_cached_tokens;
   bool delta = p.params.output_kind == RequestOutputKind::kDelta;
@@ -112,7 +118,7 @@ RequestOutput OutputProcessor::Build(Parent& p, bool finished) {
       c.sent_tokens = c.token_ids.size();
     } else {
       co.text = c.text.substr(0, visible);
-      co.token_ids = c.token_ids;
+      co.token_ids = finished ? std::move(c.token_ids) : c.token_ids;
     }
     if (p.params.logprobs) {
       size_t from = delta ? c.sent_logprobs : 0;
@@ -134,7 +140,9 @@ OutputProcessor::Result OutputProcessor::Process(
     const std::vector<EngineCoreOutput>& outputs,
     const std::map<std::string, std::vector<TokenLogprobs>>& prompt_logprobs) {
   Result result;
-  std::vector<std::string> touched;
+  // In first-touch order; Parent::touched dedupes (a linear search here was O(n^2)).
+  std::vector<Parent*> touched;
+  touched.reserve(outputs.size());
   for (const auto& [child_id, lps] : prompt_logprobs) {
     // Only child 0 of a request computes the prompt: "0_{id}" when n > 1.
     std::string id = requests_.count(child_id) ? child_id : child_id.substr(child_id.find('_') + 1);
@@ -142,24 +150,41 @@ OutputProcessor::Result OutputProcessor::Process(
     if (it == requests_.end()) continue;
     for (const auto& lp : lps) it->second.prompt_logprobs.push_back(lp);
   }
+  size_t cursor = 0;  // into last_order_: steps list their requests in the same order
   for (const EngineCoreOutput& o : outputs) {
     const std::string& id = o.parent_request_id.empty() ? o.request_id : o.parent_request_id;
-    auto it = requests_.find(id);
-    if (it == requests_.end()) continue;
-    Parent& p = it->second;
+    Parent* found = nullptr;
+    if (cursor < last_order_.size() && last_order_[cursor]->id == id) {
+      found = last_order_[cursor++];
+    } else {
+      auto it = requests_.find(id);
+      if (it == requests_.end()) continue;
+      found = &it->second;
+    }
+    Parent& p = *found;
     size_t idx = static_cast<size_t>(o.child_index);
     if (idx >= p.children.size()) continue;
     p.num_cached_tokens = std::max(p.num_cached_tokens, o.num_cached_tokens);
     Append(p, p.children[idx], o, result, o.request_id);
-    if (std::find(touched.begin(), touched.end(), id) == touched.end()) touched.push_back(id);
+    if (!p.touched) {
+      p.touched = true;
+      touched.push_back(&p);
+    }
   }
-  for (const std::string& id : touched) {
-    Parent& p = requests_.at(id);
+  last_order_.clear();
+  for (Parent* touched_parent : touched) {
+    Parent& p = *touched_parent;
+    p.touched = false;
     bool finished = std::all_of(p.children.begin(), p.children.end(),
                                 [](const Child& c) { return c.finish_reason.has_value(); });
-    if (p.params.output_kind == RequestOutputKind::kFinalOnly && !finished) continue;
-    result.outputs.push_back(Build(p, finished));
-    if (finished) requests_.erase(id);
+    if (finished) {
+      result.outputs.push_back(Build(p, finished));
+      requests_.erase(std::string(p.id));  // a copy: the key must outlive the erase
+      continue;
+    }
+    last_order_.push_back(&p);
+    if (p.params.output_kind != RequestOutputKind::kFinalOnly)
+      result.outputs.push_back(Build(p, finished));
   }
   return result;
 }
@@ -178,6 +203,7 @@ std::vector<RequestOutput> OutputProcessor::Abort(const std::vector<std::string>
     }
     outs.push_back(Build(it->second, true));
     outs.back().error = error;
+    last_order_.clear();  // may point at it
     requests_.erase(it);
   }
   return outs;

@@ -66,16 +66,22 @@ class OutputProcessor {
     std::vector<std::optional<TokenLogprobs>> prompt_logprobs;  // starts with None
     bool prompt_logprobs_sent = false;
     int32_t num_cached_tokens = 0;
+    bool touched = false;  // within Process(): already queued for an output
   };
 
   void Append(Parent& p, Child& c, const EngineCoreOutput& o, Result& result,
               const std::string& child_id);
   std::optional<std::string> CheckStopStrings(const Parent& p, Child& c, size_t new_text_from);
+  // REQUIRES: when `finished`, the caller erases p afterwards (its vectors are moved out).
   RequestOutput Build(Parent& p, bool finished);
   size_t VisibleTextLength(const Parent& p, const Child& c) const;
 
   const tokenizer::Tokenizer* tokenizer_;
   std::unordered_map<std::string, Parent> requests_;
+  // The unfinished requests of the last Process() in output order: the next step's outputs
+  // usually come in the same order, so Process() tries them before hashing an id. Elements of
+  // requests_ keep their address until erased; every erase drops them from here.
+  std::vector<Parent*> last_order_;
 };
 
 }  // namespace pagellm

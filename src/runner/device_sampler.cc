@@ -1,7 +1,10 @@
 #include "runner/device_sampler.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
+
+#include "base/phase_timer.h"
 
 #include "ops/ops.h"
 #include "runner/sampling_rows.h"
@@ -74,7 +77,9 @@ StatusOr<DeviceSampler::Pending> DeviceSampler::LaunchImpl(const ExecCtx& ctx,
   const int64_t n = static_cast<int64_t>(rows.size());
   Pending pending;
   pending.vocab = logits.rank() == 2 ? logits.dim(1) : 0;
+  std::optional<ScopedPhase> prep_phase(std::in_place, "sampler.prep");
   std::vector<ops::SampleRowParams> params;
+  params.reserve(rows.size());
   std::vector<ops::LogitEdit> edits;
   std::vector<int32_t> appends;
   int64_t max_top = 0;
@@ -103,6 +108,7 @@ StatusOr<DeviceSampler::Pending> DeviceSampler::LaunchImpl(const ExecCtx& ctx,
       ASSIGN_OR_RETURN(out.top_logprobs, Tensor::Empty(Shape{n, max_top}, DType::kF32, device_));
     }
   }
+  prep_phase.reset();
   RETURN_IF_ERROR(ops::SampleRows(ctx, logits, params, edits, appends, out));
   ++num_steps_;
   return pending;

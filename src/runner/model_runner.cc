@@ -88,7 +88,7 @@ ModelRunner::~ModelRunner() {
 Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {
   for (const auto* ids : {&out.finished_req_ids, &out.preempted_req_ids}) {
     for (const auto& id : *ids) {
-      reqs_.erase(id);
+      EraseRequest(id);
       if (device_sampler_) device_sampler_->Forget(id);
     }
   }
@@ -104,10 +104,13 @@ Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {
     s.eos_token_id = n.eos_token_id;
     reqs_[n.req_id] = std::move(s);
   }
+  std::vector<RowRef> cached_order;
+  cached_order.reserve(out.scheduled_cached_reqs.size());
+  size_t cursor = 0;
   for (const CachedRequestData& c : out.scheduled_cached_reqs) {
-    auto it = reqs_.find(c.req_id);
-    if (it == reqs_.end()) return InternalError("runner: unknown cached request " + c.req_id);
-    ReqState& s = it->second;
+    ReqState* found = FindInOrder(c.req_id, last_cached_, cursor, cached_order);
+    if (found == nullptr) return InternalError("runner: unknown cached request " + c.req_id);
+    ReqState& s = *found;
     s.tokens.insert(s.tokens.end(), c.new_token_ids.begin(), c.new_token_ids.end());
     s.block_table.insert(s.block_table.end(), c.new_block_ids.begin(), c.new_block_ids.end());
     for (const auto& [index, block] : c.replaced_block_ids) {
@@ -118,6 +121,7 @@ Status ModelRunner::ApplyDiff(const SchedulerOutput& out) {
     }
     s.num_computed = c.num_computed_tokens;
   }
+  last_cached_.swap(cached_order);
   return OkStatus();
 }
 
@@ -133,21 +137,53 @@ Status ModelRunner::CopyBlocks(const std::vector<BlockCopy>& copies) {
   return OkStatus();
 }
 
+void ModelRunner::EraseRequest(const std::string& id) {
+  auto it = reqs_.find(id);
+  if (it == reqs_.end()) return;
+  const ReqState* s = &it->second;
+  std::erase_if(last_rows_, [s](const RowRef& row) { return row.second == s; });
+  std::erase_if(last_cached_, [s](const RowRef& row) { return row.second == s; });
+  reqs_.erase(it);
+}
+
+// Steps list their requests in the same order (rows: by id; cached diffs: by schedule), mostly
+// the same ones: try the last step's next one before hashing the id. Appends the hit to `order`.
+ModelRunner::ReqState* ModelRunner::FindInOrder(const std::string& id,
+                                                const std::vector<RowRef>& last, size_t& cursor,
+                                                std::vector<RowRef>& order) {
+  if (cursor < last.size() && *last[cursor].first == id) {
+    order.push_back(last[cursor]);
+    return last[cursor++].second;
+  }
+  auto it = reqs_.find(id);
+  if (it == reqs_.end()) return nullptr;
+  order.emplace_back(&it->first, &it->second);
+  return &it->second;
+}
+
 Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
                          std::vector<int32_t>& token_ids, std::vector<SeqStep>& seqs,
                          std::vector<int32_t>& logits_rows) {
   int32_t row = 0;
+  const size_t num_reqs = out.num_scheduled_tokens.size();
+  plan.reserve(num_reqs);
+  seqs.reserve(num_reqs);
+  logits_rows.reserve(num_reqs);
+  token_ids.reserve(static_cast<size_t>(std::max(out.total_num_scheduled_tokens, 0)));
+  std::vector<RowRef> rows;
+  rows.reserve(num_reqs);
+  size_t cursor = 0;
   for (const auto& [id, n] : out.num_scheduled_tokens) {
-    auto it = reqs_.find(id);
-    if (it == reqs_.end()) return InternalError("runner: scheduled unknown request " + id);
-    ReqState& s = it->second;
+    ReqState* found = FindInOrder(id, last_rows_, cursor, rows);
+    if (found == nullptr) return InternalError("runner: scheduled unknown request " + id);
+    ReqState& s = *found;
     const int32_t known = static_cast<int32_t>(s.tokens.size());
     // Async scheduling: one token past the known ones, sampled by the previous step.
     const int32_t source = s.num_computed + n == known + 1 ? PlaceholderSource(s) : -1;
     if (n <= 0 || s.num_computed + n > known + (source >= 0 ? 1 : 0)) {
       return InternalError("runner: request " + id + " scheduled past its known tokens");
     }
-    Planned p{id, &s, row, n};
+    Planned p{&id, &s, row, n};
     p.num_pending = source >= 0 ? 1 : 0;
     p.samples = s.num_computed + n == known + p.num_pending;
     p.wants_prompt_logprobs = s.params.prompt_logprobs.has_value() &&
@@ -166,6 +202,7 @@ Status ModelRunner::Plan(const SchedulerOutput& out, std::vector<Planned>& plan,
     plan.push_back(p);
     row += n;
   }
+  last_rows_.swap(rows);
   return OkStatus();
 }
 
@@ -190,10 +227,12 @@ StatusOr<Tensor> ModelRunner::Forward(const std::vector<int32_t>& token_ids,
     timer.Note("graph", use_graph ? 1 : 0);
   }
   if (use_graph) return graphs_->Run(token_ids, seqs, prev_ids);
+  std::optional<ScopedPhase> meta_phase(std::in_place, "runner.metadata");
   ASSIGN_OR_RETURN(AttentionMetadata meta, BuildAttentionMetadata(ctx_, seqs, config_.block_size));
   ASSIGN_OR_RETURN(Tensor ids, IntsToDevice(ctx_, token_ids));
   if (prev_ids) RETURN_IF_ERROR(ops::FillPlaceholderIds(ctx_, ids, *prev_ids));
   ASSIGN_OR_RETURN(Tensor rows, IntsToDevice(ctx_, logits_rows));
+  meta_phase.reset();
   return model_->Forward(ctx_, ids, meta, cache_, &rows);
 }
 
@@ -215,9 +254,11 @@ void ModelRunner::CollectPromptLogprobs(const Planned& p, std::span<const float>
 // copy and no sampling; rank 0 samples and sends the tokens back in the next step's diff.
 ModelRunnerOutput ModelRunner::SkipSampling(std::vector<Planned>& plan) {
   ModelRunnerOutput result;
+  result.req_ids.reserve(plan.size());
+  result.sampled_token_ids.reserve(plan.size());
   for (Planned& p : plan) {
     p.state->num_computed += p.num_tokens;
-    result.req_ids.push_back(p.id);
+    result.req_ids.push_back(*p.id);
     result.sampled_token_ids.emplace_back();
   }
   return result;
@@ -250,10 +291,11 @@ StatusOr<SamplerOutput> ModelRunner::SampleOnDevice(const std::vector<Planned>& 
 
 std::vector<DeviceSampler::Row> ModelRunner::DeviceRows(const std::vector<Planned>& plan) const {
   std::vector<DeviceSampler::Row> rows;
+  rows.reserve(plan.size());
   for (const Planned& p : plan) {
     if (!p.samples) continue;
     const ReqState& s = *p.state;
-    rows.push_back({&p.id, StateOf(s.tokens, s.num_prompt_tokens, s.params, s.eos_token_id)});
+    rows.push_back({p.id, StateOf(s.tokens, s.num_prompt_tokens, s.params, s.eos_token_id)});
     rows.back().state.num_pending_outputs = p.num_pending;
   }
   return rows;
@@ -292,7 +334,10 @@ StatusOr<SamplerOutput> ModelRunner::SampleOnHost(const std::vector<Planned>& pl
 StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
   if (!pending_.empty()) return FailedPreconditionError("runner: Execute with async steps pending");
   ++step_serial_;  // every token is known to the host again: no placeholders
-  RETURN_IF_ERROR(ApplyDiff(out));
+  {
+    ScopedPhase diff_phase("runner.apply_diff");
+    RETURN_IF_ERROR(ApplyDiff(out));
+  }
   RETURN_IF_ERROR(CopyBlocks(out.block_copies));
   ModelRunnerOutput result;
   if (out.num_scheduled_tokens.empty()) return result;
@@ -320,13 +365,16 @@ StatusOr<ModelRunnerOutput> ModelRunner::Execute(const SchedulerOutput& out) {
     if (config_.skip_sampling) return SkipSampling(plan);
   }
 
+  phase.emplace("runner.output");
   bool any_lp = std::any_of(sampled.logprobs.begin(), sampled.logprobs.end(),
                             [](const auto& l) { return l.has_value(); });
   if (any_lp) result.logprobs.resize(plan.size());
+  result.req_ids.reserve(plan.size());
+  result.sampled_token_ids.reserve(plan.size());
   size_t k = 0;
   for (size_t i = 0; i < plan.size(); ++i) {
     Planned& p = plan[i];
-    result.req_ids.push_back(p.id);
+    result.req_ids.push_back(*p.id);
     result.sampled_token_ids.emplace_back();
     p.state->num_computed += p.num_tokens;
     if (!p.samples) continue;

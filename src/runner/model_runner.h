@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "model/forward_batch.h"
@@ -91,7 +92,7 @@ class ModelRunner {
   };
   // One request's rows in the flat batch.
   struct Planned {
-    std::string id;
+    const std::string* id = nullptr;  // a key of the step's num_scheduled_tokens
     ReqState* state = nullptr;
     int32_t first_row = 0;
     int32_t num_tokens = 0;
@@ -108,9 +109,14 @@ class ModelRunner {
     std::unique_ptr<ops::Readback> readback;  // null when nothing was sampled
   };
 
+  using RowRef = std::pair<const std::string*, ReqState*>;  // a key of reqs_ and its state
+
   ModelRunner(Model* model, const ModelRunnerConfig& config, std::unique_ptr<ops::Stream> stream,
               KVCache cache);
   Status ApplyDiff(const SchedulerOutput& out);
+  void EraseRequest(const std::string& id);
+  ReqState* FindInOrder(const std::string& id, const std::vector<RowRef>& last, size_t& cursor,
+                        std::vector<RowRef>& order);
   Status CopyBlocks(const std::vector<BlockCopy>& copies);
   Status WarmUp();
   // Logits [logits_rows.size(), vocab] f32 on the device for the planned step.
@@ -146,6 +152,10 @@ class ModelRunner {
   Sampler sampler_;
   std::unique_ptr<DeviceSampler> device_sampler_;  // CUDA models with device_sampling
   std::unordered_map<std::string, ReqState> reqs_;
+  // The last Plan's requests in row order and the last diff's cached requests in its order, as
+  // (key in reqs_, state): elements of reqs_ keep their address until erased, and EraseRequest
+  // drops them from here first.
+  std::vector<RowRef> last_rows_, last_cached_;
   // Async scheduling: steps enqueued and not collected; the last enqueued step's sampled ids
   // on the device; steps run so far (Execute or EnqueueStep).
   std::deque<PendingStep> pending_;

@@ -21,7 +21,10 @@ StatusOr<std::unique_ptr<ops::Readback>> ModelRunner::TakeReadback() {
 
 Status ModelRunner::EnqueueStep(const SchedulerOutput& out) {
   if (!SupportsAsync()) return FailedPreconditionError("runner: async steps need device sampling");
-  RETURN_IF_ERROR(ApplyDiff(out));
+  {
+    ScopedPhase diff_phase("runner.apply_diff");
+    RETURN_IF_ERROR(ApplyDiff(out));
+  }
   RETURN_IF_ERROR(CopyBlocks(out.block_copies));
   ++step_serial_;
   std::vector<Planned> plan;
@@ -49,7 +52,7 @@ Status ModelRunner::EnqueueStep(const SchedulerOutput& out) {
   int32_t k = 0;
   for (Planned& p : plan) {
     p.state->num_computed += p.num_tokens;
-    step.req_ids.push_back(p.id);
+    step.req_ids.push_back(*p.id);
     step.sample_index.push_back(p.samples ? k : -1);
     if (!p.samples) continue;
     p.state->sampled_step = step_serial_;

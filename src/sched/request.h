@@ -70,6 +70,8 @@ struct Request {
   // Async scheduling (vLLM's num_output_placeholders): tokens scheduled steps will sample that
   // Update has not appended yet. The next decode is scheduled as if they were there.
   int32_t num_output_placeholders = 0;
+  // Scheduler bookkeeping within one Schedule(): tokens scheduled for it (0 between calls).
+  int32_t step_num_tokens = 0;
 
   int32_t num_tokens() const { return static_cast<int32_t>(all_token_ids.size()); }
   int32_t num_prompt_tokens() const { return static_cast<int32_t>(prompt_token_ids.size()); }

@@ -2,7 +2,7 @@
 #include "sched/scheduler.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -10,26 +10,34 @@
 
 namespace pagellm {
 
-// What one Schedule() call decided so far; preemption can take a decision back.
+// What one Schedule() call decided so far; preemption can take a decision back. Flat vectors,
+// not maps keyed by Request*: with ~1000 running requests the per-entry allocations and hashing
+// showed in the step time, while lookups (Has/Remove) only happen on preemption.
 struct Scheduler::Step {
+  struct Entry {
+    Request* request;
+    int32_t num_tokens;
+    SlotAllocation alloc;
+  };
   int32_t budget = 0;
-  std::vector<Request*> scheduled;  // in scheduling order
-  std::unordered_map<Request*, int32_t> num_tokens;
-  std::unordered_map<Request*, SlotAllocation> allocs;
+  std::vector<Entry> scheduled;  // in scheduling order
   std::vector<Request*> preempted;
 
-  bool Has(Request* r) const { return num_tokens.count(r) > 0; }
+  std::vector<Entry>::iterator Find(Request* r) {
+    return std::find_if(scheduled.begin(), scheduled.end(),
+                        [r](const Entry& e) { return e.request == r; });
+  }
+  bool Has(Request* r) { return Find(r) != scheduled.end(); }
   void Add(Request* r, int32_t n, SlotAllocation a) {
-    scheduled.push_back(r);
-    num_tokens[r] = n;
-    allocs[r] = std::move(a);
+    scheduled.push_back(Entry{r, n, std::move(a)});
+    r->step_num_tokens = n;
     budget -= n;
   }
   void Remove(Request* r) {
-    budget += num_tokens[r];
-    scheduled.erase(std::find(scheduled.begin(), scheduled.end(), r));
-    num_tokens.erase(r);
-    allocs.erase(r);
+    auto it = Find(r);
+    budget += it->num_tokens;
+    r->step_num_tokens = 0;
+    scheduled.erase(it);
   }
 };
 
@@ -76,6 +84,8 @@ Scheduler::Scheduler(const SchedulerConfig& config, const CacheConfig& cache_con
 SchedulerOutput Scheduler::Schedule() {
   Step step;
   step.budget = config_.max_num_batched_tokens;
+  step.scheduled.reserve(std::min<size_t>(running_.size() + waiting_.size(),
+                                          static_cast<size_t>(config_.max_num_seqs)));
   ScheduleRunning(step);
   // Like vLLM: no admissions in a step that had to preempt (the pool is full).
   if (step.preempted.empty()) ScheduleWaiting(step);
@@ -145,7 +155,7 @@ void Scheduler::ScheduleWaiting(Step& step) {
     r->num_computed_tokens = computed;
     if (r->num_cached_tokens < 0) r->num_cached_tokens = computed;
     r->status = RequestStatus::kRunning;
-    running_.push_back(r);
+    AddRunning(r);
     step.Add(r, n, std::move(*alloc));
   }
 }
@@ -159,7 +169,7 @@ Request* Scheduler::PickVictim() const {
 
 void Scheduler::Preempt(Request* r, Step& step) {
   if (step.Has(r)) step.Remove(r);
-  running_.erase(std::find(running_.begin(), running_.end(), r));
+  EraseRunning(std::find(running_.begin(), running_.end(), r));
   kv_->Free(r->request_id);
   r->status = RequestStatus::kPreempted;
   r->num_computed_tokens = 0;
@@ -174,9 +184,11 @@ void Scheduler::Preempt(Request* r, Step& step) {
 
 SchedulerOutput Scheduler::BuildOutput(Step& step) {
   SchedulerOutput out;
-  for (Request* r : step.scheduled) {
-    const int32_t n = step.num_tokens[r];
-    SlotAllocation& a = step.allocs[r];
+  out.scheduled_cached_reqs.reserve(step.scheduled.size());
+  for (Step::Entry& e : step.scheduled) {
+    Request* r = e.request;
+    const int32_t n = e.num_tokens;
+    SlotAllocation& a = e.alloc;
     // Placeholder tokens are not known yet: only known ones can be hashed.
     kv_->CacheBlocks(r->request_id, r->all_token_ids,
                      std::min(r->num_computed_tokens + n, r->num_tokens()), r->cache_keys);
@@ -199,7 +211,6 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
       out.scheduled_cached_reqs.push_back(std::move(c));
     }
     r->num_synced_tokens = r->num_tokens();
-    out.num_scheduled_tokens[r->request_id] = n;
     out.total_num_scheduled_tokens += n;
     r->num_computed_tokens += n;
     // The step samples for r (its whole context is scheduled): one more token in flight.
@@ -207,12 +218,56 @@ SchedulerOutput Scheduler::BuildOutput(Step& step) {
         r->num_computed_tokens == r->num_tokens() + r->num_output_placeholders)
       ++r->num_output_placeholders;
   }
+  FillNumScheduledTokens(step, out);
   out.finished_req_ids.swap(finished_req_ids_);
   for (Request* p : step.preempted) out.preempted_req_ids.push_back(p->request_id);
-  for (Request* r : step.scheduled)
-    if (awaiting_fork_.count(r->request_id) && r->num_computed_tokens >= r->num_prompt_tokens())
-      ForkChildren(r);
+  if (!awaiting_fork_.empty()) {
+    for (const Step::Entry& e : step.scheduled) {
+      Request* r = e.request;
+      if (awaiting_fork_.count(r->request_id) && r->num_computed_tokens >= r->num_prompt_tokens())
+        ForkChildren(r);
+    }
+  }
   return out;
+}
+
+namespace {
+
+bool IdBefore(const Request* a, const Request* b) { return a->request_id < b->request_id; }
+
+}  // namespace
+
+void Scheduler::AddRunning(Request* r) {
+  running_.push_back(r);
+  running_by_id_.insert(
+      std::lower_bound(running_by_id_.begin(), running_by_id_.end(), r, IdBefore), r);
+}
+
+void Scheduler::EraseRunning(std::vector<Request*>::iterator it) {
+  Request* r = *it;
+  running_.erase(it);
+  auto s = std::lower_bound(running_by_id_.begin(), running_by_id_.end(), r, IdBefore);
+  CHECK(s != running_by_id_.end() && *s == r);
+  running_by_id_.erase(s);
+}
+
+void Scheduler::EraseFinishedFromRunning() {
+  std::erase_if(running_, [](const Request* r) { return r->is_finished(); });
+  std::erase_if(running_by_id_, [](const Request* r) { return r->is_finished(); });
+}
+
+// The map's order is by id, the step's by schedule: walk the running requests in id order (kept
+// sorted as they come and go) instead of sorting the step's ids every step.
+void Scheduler::FillNumScheduledTokens(const Step& step, SchedulerOutput& out) {
+  out.num_scheduled_tokens.reserve(step.scheduled.size());
+  last_scheduled_.clear();
+  for (Request* r : running_by_id_) {
+    if (r->step_num_tokens == 0) continue;
+    last_scheduled_.push_back(r);
+    out.num_scheduled_tokens.AppendSorted(r->request_id, r->step_num_tokens);
+    r->step_num_tokens = 0;
+  }
+  CHECK_EQ(out.num_scheduled_tokens.size(), step.scheduled.size());  // all were running
 }
 
 void Scheduler::ForkChildren(Request* first) {
@@ -222,7 +277,7 @@ void Scheduler::ForkChildren(Request* first) {
     c->num_computed_tokens = c->num_prompt_tokens() - 1;
     c->num_cached_tokens = c->num_computed_tokens;
     c->status = RequestStatus::kRunning;
-    running_.push_back(c);
+    AddRunning(c);
   }
 }
 

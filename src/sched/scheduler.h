@@ -130,12 +130,21 @@ class Scheduler {
   void ScheduleRunning(Step& step);
   void ScheduleWaiting(Step& step);
   SchedulerOutput BuildOutput(Step& step);
+  void FillNumScheduledTokens(const Step& step, SchedulerOutput& out);
+  // running_ changes only through these, which keep running_by_id_ in step.
+  void AddRunning(Request* r);
+  void EraseRunning(std::vector<Request*>::iterator it);
+  void EraseFinishedFromRunning();
   void ForkChildren(Request* first);
   int32_t NumNewTokens(const Request& r, int32_t num_computed, int32_t budget) const;
   Request* PickVictim() const;
   void Preempt(Request* r, Step& step);
   bool CheckStop(Request* r) const;  // sets r->status / stop_reason when it stops
   void FinishAndFree(Request* r, RequestStatus status);
+  // The request with this id, trying the last Schedule()'s index-th request first (null: gone).
+  Request* FindScheduled(size_t index, const std::string& id) const;
+  // FinishAndFree's second half. REQUIRES: r finished and in no queue (running_, waiting_).
+  void ReleaseFinished(Request* r);
   void PromoteForkChildren(Request* first);
 
   SchedulerConfig config_;
@@ -147,6 +156,10 @@ class Scheduler {
   std::unordered_map<std::string, std::vector<Request*>> awaiting_fork_;
   RequestQueue waiting_;
   std::vector<Request*> running_;
+  std::vector<Request*> running_by_id_;  // running_ sorted by request_id (the runner's row order)
+  // The last Schedule()'s requests in num_scheduled_tokens order: Update() finds the runner's
+  // outputs here without hashing their ids. Cleared whenever a request is freed.
+  std::vector<Request*> last_scheduled_;
   std::vector<std::string> finished_req_ids_;  // since the last Schedule()
   int64_t next_arrival_seq_ = 0;
   int64_t num_preemptions_ = 0;

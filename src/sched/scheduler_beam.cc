@@ -26,7 +26,7 @@ Status Scheduler::ForkRequest(const std::string& src_request_id,
   req->num_synced_tokens = 0;
   req->num_preemptions = 0;
   kv_->Fork(src_request_id, new_request_id);
-  running_.push_back(req.get());
+  AddRunning(req.get());
   requests_.emplace(new_request_id, std::move(req));
   return OkStatus();
 }

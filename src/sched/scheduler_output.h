@@ -23,6 +23,7 @@
 #include "sample/logprobs.h"
 #include "sample/sampling_params.h"
 #include "sched/request.h"
+#include "sched/sorted_id_map.h"
 
 namespace pagellm {
 
@@ -47,7 +48,7 @@ struct CachedRequestData {
 struct SchedulerOutput {
   std::vector<NewRequestData> scheduled_new_reqs;
   std::vector<CachedRequestData> scheduled_cached_reqs;
-  std::map<std::string, int32_t> num_scheduled_tokens;
+  SortedIdMap num_scheduled_tokens;  // by request id (the runner's batch row order)
   int32_t total_num_scheduled_tokens = 0;
   std::vector<std::string> finished_req_ids;   // finished or aborted since the last step
   std::vector<std::string> preempted_req_ids;  // preempted in this step (state to drop)

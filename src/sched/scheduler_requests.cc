@@ -118,21 +118,23 @@ bool Scheduler::CheckStop(Request* r) const {
 std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler_output,
                                                 const ModelRunnerOutput& runner_output) {
   std::vector<EngineCoreOutput> outs;
+  outs.reserve(runner_output.req_ids.size());
+  std::vector<Request*> finished;  // still in running_ until the loop is done
   for (size_t i = 0; i < runner_output.req_ids.size(); ++i) {
-    auto it = requests_.find(runner_output.req_ids[i]);
-    if (it == requests_.end()) continue;  // aborted during the step
-    Request* r = it->second.get();
+    Request* r = FindScheduled(i, runner_output.req_ids[i]);
+    if (r == nullptr) continue;  // aborted during the step
     if (r->status != RequestStatus::kRunning) continue;
     // Tokens sampled after a partial prefill chunk are meaningless: drop them.
     if (r->num_computed_tokens < r->num_tokens()) continue;
     const std::vector<int32_t>& tokens = runner_output.sampled_token_ids[i];
     if (tokens.empty()) continue;
     r->num_output_placeholders = std::max(0, r->num_output_placeholders - 1);
-    EngineCoreOutput o;
+    EngineCoreOutput& o = outs.emplace_back();
     o.request_id = r->request_id;
     o.parent_request_id = r->parent_request_id;
     o.child_index = r->child_index;
     o.num_cached_tokens = std::max(r->num_cached_tokens, 0);
+    o.new_token_ids.reserve(tokens.size());
     for (size_t k = 0; k < tokens.size(); ++k) {
       r->AppendOutputToken(tokens[k]);
       o.new_token_ids.push_back(tokens[k]);
@@ -143,9 +145,15 @@ std::vector<EngineCoreOutput> Scheduler::Update(const SchedulerOutput& scheduler
     if (r->is_finished()) {
       o.finish_reason = r->finish_reason();
       o.stop_reason = r->stop_reason;
-      FinishAndFree(r, r->status);
+      finished.push_back(r);
     }
-    outs.push_back(std::move(o));
+  }
+  // One pass over running_ for all of them (erasing one by one was O(running) each); then the
+  // rest of FinishAndFree in the same order as before.
+  last_scheduled_.clear();
+  if (!finished.empty()) {
+    EraseFinishedFromRunning();
+    for (Request* r : finished) ReleaseFinished(r);
   }
   return outs;
 }
@@ -163,11 +171,9 @@ void Scheduler::PromoteForkChildren(Request* first) {
 void Scheduler::FinishAndFree(Request* r, RequestStatus status) {
   CHECK(status >= RequestStatus::kFinishedStopped);
   r->status = status;
-  const std::string id = r->request_id;
-  kv_->Free(id);
   auto run = std::find(running_.begin(), running_.end(), r);
   if (run != running_.end()) {
-    running_.erase(run);
+    EraseRunning(run);
   } else if (!waiting_.Remove(r)) {
     for (auto& [first, children] : awaiting_fork_) {  // a child still waiting for its fork
       auto c = std::find(children.begin(), children.end(), r);
@@ -177,6 +183,21 @@ void Scheduler::FinishAndFree(Request* r, RequestStatus status) {
       }
     }
   }
+  ReleaseFinished(r);
+}
+
+Request* Scheduler::FindScheduled(size_t index, const std::string& id) const {
+  // Runners return the step's requests in num_scheduled_tokens order: usually a direct hit.
+  if (index < last_scheduled_.size() && last_scheduled_[index]->request_id == id)
+    return last_scheduled_[index];
+  auto it = requests_.find(id);
+  return it == requests_.end() ? nullptr : it->second.get();
+}
+
+void Scheduler::ReleaseFinished(Request* r) {
+  last_scheduled_.clear();  // may hold r
+  const std::string id = r->request_id;
+  kv_->Free(id);
   if (awaiting_fork_.count(id)) PromoteForkChildren(r);
   if (!r->parent_request_id.empty()) {
     auto p = parent_to_children_.find(r->parent_request_id);
