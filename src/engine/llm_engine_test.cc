@@ -9,23 +9,10 @@
 namespace pagellm {
 namespace {
 
-std::vector<PromptInput> Prompts(int n, int len, int vocab) {
-  std::vector<PromptInput> out;
-  for (int i = 0; i < n; ++i) {
-    std::vector<int32_t> ids;
-    for (int j = 0; j < len + 3 * i; ++j) ids.push_back((i * 37 + j * 11 + 5) % (vocab - 40) + 3);
-    out.push_back(PromptInput::Ids(ids));
-  }
-  return out;
+std::vector<PromptInput> Prompts(int n, int len, int64_t vocab) {
+  return testing::TestPrompts(n, len, vocab);
 }
-
-SamplingParams Greedy(int max_tokens) {
-  SamplingParams p;
-  p.temperature = 0;
-  p.max_tokens = max_tokens;
-  p.ignore_eos = true;
-  return p;
-}
+SamplingParams Greedy(int max_tokens) { return testing::GreedyParams(max_tokens); }
 
 class LLMEngineTest : public ::testing::Test {
  protected:

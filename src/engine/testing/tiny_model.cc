@@ -51,4 +51,23 @@ EngineArgs TinyEngineArgs(const TinyModel& m, int32_t num_blocks) {
   return a;
 }
 
+std::vector<PromptInput> TestPrompts(int n, int len, int64_t vocab) {
+  std::vector<PromptInput> out;
+  for (int i = 0; i < n; ++i) {
+    std::vector<int32_t> ids;
+    for (int j = 0; j < len + 3 * i; ++j)
+      ids.push_back(static_cast<int32_t>((i * 37 + j * 11 + 5) % (vocab - 40) + 3));
+    out.push_back(PromptInput::Ids(ids));
+  }
+  return out;
+}
+
+SamplingParams GreedyParams(int max_tokens) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.max_tokens = max_tokens;
+  p.ignore_eos = true;
+  return p;
+}
+
 }  // namespace pagellm::testing
