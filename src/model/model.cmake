@@ -40,6 +40,7 @@ pagellm_library(pagellm_model
 if(TARGET pagellm_ops AND TARGET pagellm_model_io)
   pagellm_library(pagellm_model_testing
     SRCS
+      ${_model_dir}/testing/fixtures.cc
       ${_model_dir}/testing/memory_weight_source.cc
       ${_model_dir}/testing/paged_harness.cc
       ${_model_dir}/testing/reference_decoder.cc

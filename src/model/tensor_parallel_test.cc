@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "model/decoder.h"
 #include "model/registry.h"
+#include "model/testing/fixtures.h"
 #include "model/testing/memory_weight_source.h"
 #include "model/testing/paged_harness.h"
 
@@ -180,8 +181,7 @@ TEST(TensorParallelDecoderTest, FourRanksReplicateKvHeadsAndPadVocab) {
 
 // Every fixture architecture at TP=4 (their 2 or 1 KV heads are replicated over the ranks).
 TEST(TensorParallelDecoderTest, FixturesAtFourRanks) {
-  const char* d = std::getenv("PAGELLM_TEST_DATA");
-  const std::string root = JoinPath(d ? d : PAGELLM_SOURCE_DIR "/tests/data", "models");
+  const std::string root = testing::FixtureModelDir();
   int ran = 0;
   for (const char* name : {"llama_gqa", "llama_mqa", "phi3_fused", "gptneox_parallel",
                            "gpt2_conv1d", "bigcode_mqa", "opt_learned_pos"}) {

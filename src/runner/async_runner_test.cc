@@ -10,6 +10,7 @@
 #include <map>
 
 #include "base/file.h"
+#include "model/testing/fixtures.h"
 #include "runner/model_runner.h"
 #include "sched/scheduler.h"
 #include "tensor/buffer.h"
@@ -141,10 +142,8 @@ TEST_P(AsyncRunnerTest, SameTokensAsSynchronousSteps) {
     Allocator* a = GetAllocator(s.device);
     if (a == nullptr || !a->GetMemoryInfo().ok()) GTEST_SKIP() << "no CUDA device";
   }
-  const char* data = std::getenv("PAGELLM_TEST_DATA");
   LoadOptions o;
-  o.model_dir = JoinPath(JoinPath(data ? data : PAGELLM_SOURCE_DIR "/tests/data", "models"),
-                         "llama_gqa");
+  o.model_dir = testing::FixtureModelDir("llama_gqa");
   if (!FileExists(JoinPath(o.model_dir, "config.json"))) GTEST_SKIP() << "no fixture";
   o.dtype = "float32";
   o.device = s.device;

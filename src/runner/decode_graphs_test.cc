@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "base/file.h"
+#include "model/testing/fixtures.h"
 #include "runner/model_runner.h"
 #include "tensor/buffer.h"
 
@@ -70,10 +71,8 @@ std::vector<std::vector<int32_t>> Generate(Model* model, bool graphs, int* num_g
 TEST(DecodeGraphs, SameGreedyTokensAsEager) {
   Allocator* a = GetAllocator(Device::Cuda(0));
   if (a == nullptr || !a->GetMemoryInfo().ok()) GTEST_SKIP() << "no CUDA device";
-  const char* data = std::getenv("PAGELLM_TEST_DATA");
   LoadOptions o;
-  o.model_dir = JoinPath(JoinPath(data ? data : PAGELLM_SOURCE_DIR "/tests/data", "models"),
-                         "llama_gqa");
+  o.model_dir = testing::FixtureModelDir("llama_gqa");
   if (!FileExists(JoinPath(o.model_dir, "config.json"))) GTEST_SKIP() << "no fixture";
   o.dtype = "float32";
   o.device = Device::Cuda(0);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "base/file.h"
+#include "model/testing/fixtures.h"
 #include "runner/model_runner.h"
 #include "tensor/buffer.h"
 
@@ -90,10 +91,8 @@ Generated Generate(Model* model, ModelRunnerConfig::SamplingPath path) {
 }
 
 std::unique_ptr<Model> LoadFixture(Device device) {
-  const char* data = std::getenv("PAGELLM_TEST_DATA");
   LoadOptions o;
-  o.model_dir = JoinPath(JoinPath(data ? data : PAGELLM_SOURCE_DIR "/tests/data", "models"),
-                         "llama_gqa");
+  o.model_dir = testing::FixtureModelDir("llama_gqa");
   if (!FileExists(JoinPath(o.model_dir, "config.json"))) return nullptr;
   o.dtype = "float32";
   o.device = device;

@@ -19,6 +19,7 @@
 #include "base/file.h"
 #include "model/decoder.h"
 #include "model/registry.h"
+#include "model/testing/fixtures.h"
 #include "model/testing/paged_harness.h"
 #include "model/weight_source.h"
 
@@ -29,11 +30,7 @@ using testing::PagedHarness;
 
 constexpr float kFragileMargin = 1e-3f;  // as in golden_test.cc
 
-std::string FixtureDir() {
-  const char* data = std::getenv("PAGELLM_TEST_DATA");
-  return JoinPath(JoinPath(data ? data : PAGELLM_SOURCE_DIR "/tests/data", "models"),
-                  "falcon_alibi");
-}
+std::string FixtureDir() { return testing::FixtureModelDir("falcon_alibi"); }
 
 double RelErr(const std::vector<float>& got, const std::vector<float>& want) {
   double num = 0, den = 0;

@@ -14,6 +14,7 @@
 
 #include "base/file.h"
 #include "model/model.h"
+#include "model/testing/fixtures.h"
 #include "model/testing/paged_harness.h"
 #include "tensor/buffer.h"
 
@@ -37,10 +38,7 @@ struct Fixture {
   std::vector<std::vector<float>> all_logits;
 };
 
-std::string DataDir() {
-  const char* d = std::getenv("PAGELLM_TEST_DATA");
-  return JoinPath(d ? d : PAGELLM_SOURCE_DIR "/tests/data", "models");
-}
+std::string DataDir() { return testing::FixtureModelDir(); }
 
 std::optional<Fixture> LoadFixture(const std::string& name) {
   Fixture f;

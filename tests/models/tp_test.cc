@@ -17,6 +17,7 @@
 #include "dist/communicator.h"
 #include "model/decoder.h"
 #include "model/model.h"
+#include "model/testing/fixtures.h"
 #include "model/testing/memory_weight_source.h"
 #include "model/testing/paged_harness.h"
 #include "tensor/buffer.h"
@@ -75,8 +76,7 @@ const TpEnv& Env() {
 }
 
 std::string FixtureDir(const std::string& name) {
-  const char* d = std::getenv("PAGELLM_TEST_DATA");
-  return JoinPath(JoinPath(d ? d : PAGELLM_SOURCE_DIR "/tests/data", "models"), name);
+  return testing::FixtureModelDir(name);
 }
 
 std::vector<std::vector<int32_t>> Prompts(const std::string& dir) {
