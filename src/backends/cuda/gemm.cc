@@ -242,17 +242,20 @@ Status LtGemm(const ExecCtx& ctx, LtDevice& dev, const GemmArgs& g) {
   const bool tune = g_autotune.load(std::memory_order_relaxed) &&
                     cudaStreamIsCapturing(stream, &capture) == cudaSuccess &&
                     capture == cudaStreamCaptureStatusNone;
-  const TimeAlgo time = [&](const cublasLtMatmulAlgo_t& a) {
-    return TimeMatmul(stream, [&] {
-      return cublasLtMatmul(dev.handle, d.op, &alpha, g.w, d.a, g.x, d.b, &beta, g.y, d.c, g.y,
-                            d.c, &a, ws_it->second.data(), kWorkspaceBytes, stream);
-    });
+  auto matmul = [&](const cublasLtMatmulAlgo_t& a) {
+    return cublasLtMatmul(dev.handle, d.op, &alpha, g.w, d.a, g.x, d.b, &beta, g.y, d.c, g.y, d.c,
+                          &a, ws_it->second.data(), kWorkspaceBytes, stream);
   };
   cublasLtMatmulAlgo_t algo;
-  RETURN_IF_ERROR(FindAlgo(dev, key, d, align, tune ? &time : nullptr, &algo));
-  const cublasStatus_t st =
-      cublasLtMatmul(dev.handle, d.op, &alpha, g.w, d.a, g.x, d.b, &beta, g.y, d.c, g.y, d.c, &algo,
-                     ws_it->second.data(), kWorkspaceBytes, stream);
+  if (tune) {  // the timing closure only where it is used: every eager GEMM passes here
+    const TimeAlgo time = [&](const cublasLtMatmulAlgo_t& a) {
+      return TimeMatmul(stream, [&] { return matmul(a); });
+    };
+    RETURN_IF_ERROR(FindAlgo(dev, key, d, align, &time, &algo));
+  } else {
+    RETURN_IF_ERROR(FindAlgo(dev, key, d, align, nullptr, &algo));
+  }
+  const cublasStatus_t st = matmul(algo);
   if (st == CUBLAS_STATUS_NOT_SUPPORTED)
     return UnimplementedError(fmt::format("{}: cuBLASLt: layout not supported", kOp));
   return LtStatus(st, "cublasLtMatmul");
