@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/paged_tile.cuh"
 
 namespace pagellm::cuda::kernels {
 
@@ -15,22 +16,13 @@ template <bool kAllowF32, typename Launch>
 cudaError_t DispatchDecode(DType dtype, const AttentionArgs& args, cudaStream_t stream,
                            Launch&& launch) {
   cudaError_t err;
-  switch (dtype) {
-    case DType::kF32:
-      if constexpr (kAllowF32) {
-        err = launch(float{});
-        break;
-      } else {
-        return cudaErrorInvalidValue;
-      }
-    case DType::kF16:
-      err = launch(__half{});
-      break;
-    case DType::kBF16:
-      err = launch(__nv_bfloat16{});
-      break;
-    default:
+  if (dtype == DType::kF32) {
+    if constexpr (kAllowF32)
+      err = launch(float{});
+    else
       return cudaErrorInvalidValue;
+  } else {
+    err = WithHalfType(dtype, launch);
   }
   if (err != cudaSuccess || args.num_splits == 1) return err;
   return AttentionReduce(dtype, args, stream);

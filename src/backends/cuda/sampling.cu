@@ -138,11 +138,11 @@ __device__ int64_t DrawKept(const Row& r, float floor_x, float mx, double u, Sha
     }
     before += sh.ds[w];
   }
-  if (tw < 0) {  // nothing kept, or u rounds onto the total: the last kept token
-    for (int w = nw - 1; w >= 0 && tw < 0; --w)
-      if (sh.ds[w] > 0) tw = w;
-    before = -1.0;  // every kept token of that segment "passes"; the last one is taken below
-  }
+  // No segment passes when nothing is kept or u rounds onto the total: then the draw is the
+  // last kept token, found in the last segment that keeps any.
+  const bool passes = tw >= 0;
+  for (int w = nw - 1; !passes && w >= 0 && tw < 0; --w)
+    if (sh.ds[w] > 0) tw = w;
   if (warp == tw) {
     const int64_t b = tw * seg, e = b + seg < r.n ? b + seg : r.n;
     double carried = before;
@@ -157,7 +157,7 @@ __device__ int64_t DrawKept(const Row& r, float floor_x, float mx, double u, Sha
       const unsigned kept = __ballot_sync(0xffffffffu, w > 0);
       if (kept) last = c0 + 31 - __clz(kept);
       const unsigned hit = __ballot_sync(0xffffffffu, w > 0 && carried + s > target);
-      if (hit && before >= 0) token = c0 + __ffs(hit) - 1;
+      if (hit && passes) token = c0 + __ffs(hit) - 1;
       carried += __shfl_sync(0xffffffffu, s, 31);
     }
     if (lane == 0) sh.is[0] = token >= 0 ? token : last;
